@@ -1,0 +1,219 @@
+"""Activation functions f and their derivatives f', as registered pairs.
+
+Every activation maps the net input ``z`` of a block to its activation
+``a = f(z)`` and, going backwards, turns dJ/da into dJ/dz. For the elementwise
+functions that is the seed's ``delta = f'(z) * (...)``; softmax, the one
+activation that is not elementwise, applies its Jacobian instead.
+
+Each derivative is written in whatever form is cheapest and most accurate:
+sigmoid's f'(z) = a (1 - a) and tanh's f'(z) = 1 - a^2 reuse the activation the
+forward pass already computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy.special import expit
+
+__all__ = [
+    "Activation",
+    "get_activation",
+    "register_activation",
+    "available_activations",
+]
+
+ArrayFn = Callable[[np.ndarray], np.ndarray]
+DerivFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation f with its derivative f'.
+
+    Parameters
+    ----------
+    name : str
+        The name it is registered and saved under.
+    f : callable
+        ``f(z) -> a``, elementwise, for ``z`` of shape (n_samples, n_units).
+    fprime : callable
+        ``fprime(z, a) -> f'(z)``, elementwise; ``a`` is ``f(z)``, passed so that
+        derivatives such as sigmoid's a (1 - a) need not recompute it.
+    output_only : bool
+        True for activations that may only be used on output blocks (softmax).
+    elementwise : bool
+        False for softmax, whose Jacobian couples the units of a block.
+    """
+
+    name: str
+    f: ArrayFn
+    fprime: DerivFn | None
+    output_only: bool = False
+    elementwise: bool = True
+
+    def backward(self, z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """dJ/dz from dJ/da = ``g``: f'(z) * g, or softmax's Jacobian-vector product."""
+        if self.elementwise:
+            return self.fprime(z, a) * g
+        # softmax: da_i/dz_k = a_i (1[i=k] - a_k), so dJ/dz_k = a_k (g_k - sum_i g_i a_i)
+        return a * (g - np.sum(g * a, axis=1, keepdims=True))
+
+
+# --- the built-in pairs -----------------------------------------------------------
+
+
+def _sigmoid(z):
+    return expit(z)  # 1 / (1 + e^-z), computed without overflow for any z
+
+
+def _sigmoid_prime(z, a):
+    return a * (1.0 - a)  # f'(z) = f(z) (1 - f(z))
+
+
+def _tanh_prime(z, a):
+    return 1.0 - a * a  # f'(z) = 1 - tanh(z)^2
+
+
+def _identity(z):
+    return z.copy()
+
+
+def _identity_prime(z, a):
+    return np.ones_like(z)
+
+
+def _relu(z):
+    return np.maximum(z, 0.0)
+
+
+def _relu_prime(z, a):
+    return (z > 0).astype(z.dtype)
+
+
+_LEAK = 0.01
+
+
+def _leaky_relu(z):
+    return np.where(z > 0, z, z * _LEAK)
+
+
+def _leaky_relu_prime(z, a):
+    return np.where(z > 0, 1.0, _LEAK).astype(z.dtype)
+
+
+def _softplus(z):
+    return np.logaddexp(0.0, z).astype(z.dtype, copy=False)  # log(1 + e^z), stable
+
+
+def _softplus_prime(z, a):
+    return expit(z)  # d/dz log(1 + e^z) = sigmoid(z)
+
+
+def _elu(z):
+    # alpha = 1: z for z > 0, e^z - 1 otherwise; expm1 only sees z <= 0 so never overflows
+    return np.where(z > 0, z, np.expm1(np.minimum(z, 0.0)))
+
+
+def _elu_prime(z, a):
+    return np.where(z > 0, 1.0, a + 1.0).astype(z.dtype)  # e^z = a + 1 for z <= 0
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))  # shift by the row max: no overflow
+    e /= e.sum(axis=1, keepdims=True)
+    return e
+
+
+_REGISTRY: dict[str, Activation] = {}
+_BUILTIN = (
+    Activation("identity", _identity, _identity_prime),
+    Activation("sigmoid", _sigmoid, _sigmoid_prime),
+    Activation("tanh", np.tanh, _tanh_prime),
+    Activation("relu", _relu, _relu_prime),
+    Activation("leaky_relu", _leaky_relu, _leaky_relu_prime),
+    Activation("softplus", _softplus, _softplus_prime),
+    Activation("elu", _elu, _elu_prime),
+    Activation("softmax", _softmax, None, output_only=True, elementwise=False),
+)
+for _act in _BUILTIN:
+    _REGISTRY[_act.name] = _act
+BUILTIN_NAMES = tuple(a.name for a in _BUILTIN)
+
+
+def _canonical(name: str) -> str:
+    return name.strip().lower().replace("-", "_")
+
+
+def register_activation(name: str, f: ArrayFn, fprime: DerivFn, *, overwrite: bool = False) -> Activation:
+    """Register a user-defined activation pair under ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Name used in ``hidden=``/``output=`` and saved in model files.
+    f : callable
+        ``f(z) -> a``, elementwise on an ndarray of shape (n_samples, n_units).
+    fprime : callable
+        ``fprime(z, a) -> f'(z)``, elementwise, same shape.
+    overwrite : bool, default False
+        Allow replacing an existing user activation (built-ins are never replaced).
+
+    Returns
+    -------
+    Activation
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is a built-in, or already registered and ``overwrite`` is False.
+    TypeError
+        If ``f`` or ``fprime`` is not callable.
+
+    Examples
+    --------
+    >>> import numpy as np, deltaprop as dp
+    >>> act = dp.register_activation("cube", lambda z: z**3, lambda z, a: 3 * z**2, overwrite=True)
+    >>> act.name
+    'cube'
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"activation name must be a non-empty string, got {name!r}")
+    if not callable(f) or not callable(fprime):
+        raise TypeError("register_activation needs callables f(z) and fprime(z, a)")
+    key = _canonical(name)
+    if key in BUILTIN_NAMES:
+        raise ValueError(f"activation {key!r} is built in and cannot be replaced")
+    if key in _REGISTRY and not overwrite:
+        raise ValueError(f"activation {key!r} is already registered; pass overwrite=True to replace it")
+    act = Activation(key, f, fprime)
+    _REGISTRY[key] = act
+    return act
+
+
+def get_activation(name: str | Activation) -> Activation:
+    """Look up an activation by name (case-insensitive, '-' or '_').
+
+    Raises
+    ------
+    ValueError
+        If no activation of that name is registered; the message lists the known ones.
+    """
+    if isinstance(name, Activation):
+        return name
+    if not isinstance(name, str):
+        raise ValueError(f"activation must be a name such as 'sigmoid', got {type(name).__name__} {name!r}")
+    key = _canonical(name)
+    try:
+        return _REGISTRY[key]
+    except KeyError:
+        raise ValueError(
+            f"unknown activation {name!r}; expected one of {', '.join(sorted(_REGISTRY))}"
+        ) from None
+
+
+def available_activations() -> list[str]:
+    """Names of every registered activation, built-in and user-defined."""
+    return sorted(_REGISTRY)

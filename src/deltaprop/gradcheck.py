@@ -1,0 +1,187 @@
+"""Gradient checking: backprop's dJ/dparams against central finite differences in float64.
+
+For each parameter p the numerical derivative is
+
+    (J(p + eps) - J(p - eps)) / (2 eps)
+
+whose truncation error is O(eps^2), against O(eps) for a one-sided difference.
+A float32 network is checked through a float64 copy, so the check measures the
+mathematics, not float32 rounding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validation import as_rng
+from .backprop import forward
+from .network import Network
+
+__all__ = ["GradcheckReport", "gradcheck", "relative_error"]
+
+_KINKED = ("relu", "leaky_relu")
+
+
+def relative_error(analytic: np.ndarray, numeric: np.ndarray, floor: float = 1e-8) -> float:
+    """max |g - n| / max(max |g|, max |n|, floor): the error relative to the tensor's scale."""
+    if analytic.size == 0:
+        return 0.0
+    scale = max(float(np.abs(analytic).max()), float(np.abs(numeric).max()), floor)
+    return float(np.abs(analytic - numeric).max()) / scale
+
+
+@dataclass
+class GradcheckReport:
+    """Result of :func:`gradcheck`.
+
+    Attributes
+    ----------
+    W_errors : list of float
+        Relative error of each ``dW[e]`` (parallel to ``net.W``); NaN where no entry was checked.
+    b_errors : list of float
+        Relative error of each ``db[l]`` (parallel to ``net.b``).
+    max_error : float
+        The largest of them.
+    analytic, numeric : ndarray of shape (n_params,)
+        Backprop's gradient and the finite differences (NaN where not checked).
+    checked : ndarray of bool, shape (n_params,)
+        Which parameters were checked (masked-out ones never are: they are not parameters).
+    tol : float
+        The threshold ``passed`` compares ``max_error`` with.
+    near_kinks : int
+        How many pre-activations z of relu-like units lie within 1e-4 of 0, where f'
+        jumps: finite differences there straddle the kink and disagree with any
+        one-sided derivative, so a failure at such a point is not a backprop bug.
+    """
+
+    W_errors: list
+    b_errors: list
+    max_error: float
+    analytic: np.ndarray
+    numeric: np.ndarray
+    checked: np.ndarray
+    tol: float
+    eps: float
+    near_kinks: int = 0
+
+    @property
+    def passed(self) -> bool:
+        """True when every checked tensor's relative error is below ``tol``."""
+        return bool(self.max_error < self.tol)
+
+    def __str__(self) -> str:
+        lines = [f"gradient check (central differences, eps={self.eps:g}, float64)"]
+        for e, err in enumerate(self.W_errors):
+            lines.append(f"  dW[{e}]  max relative error {err:.3e}")
+        for l, err in enumerate(self.b_errors):
+            lines.append(f"  db[{l}]  max relative error {err:.3e}")
+        verdict = "PASS" if self.passed else "FAIL"
+        lines.append(f"  worst {self.max_error:.3e} (tolerance {self.tol:g}): {verdict}")
+        if self.near_kinks:
+            lines.append(
+                f"  note: {self.near_kinks} relu-like pre-activation(s) within 1e-4 of the kink at 0; "
+                "differences there are not derivatives"
+            )
+        return "\n".join(lines)
+
+
+def gradcheck(
+    net: Network,
+    X,
+    Y,
+    *,
+    sample_weight=None,
+    eps: float = 1e-5,
+    tol: float = 1e-7,
+    max_checks: int | None = None,
+    seed=0,
+) -> GradcheckReport:
+    """Compare backprop's gradient with central finite differences, in float64.
+
+    Parameters
+    ----------
+    net : Network
+        Left unchanged; a float32 network is checked through a float64 copy.
+    X : array-like of shape (m, n_inputs)
+    Y : array-like of shape (m, n_outputs)
+    sample_weight : array-like of shape (m,), optional
+    eps : float, default 1e-5
+        Step of the central difference. Its error is about eps^2 |J'''| / 6 from
+        truncation plus 1e-16 |J| / eps from rounding; 1e-5 balances the two in float64.
+    tol : float, default 1e-7
+        ``report.passed`` is ``max_error < tol``.
+    max_checks : int, optional
+        Check only this many parameters, drawn at random (for large networks).
+    seed : int or Generator, default 0
+        For the draw of ``max_checks``.
+
+    Returns
+    -------
+    GradcheckReport
+
+    Examples
+    --------
+    >>> import numpy as np, deltaprop as dp
+    >>> net = dp.Network.layered([2, 3, 1], seed=0)
+    >>> X = np.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]]); Y = np.array([0., 1., 1., 0.])
+    >>> dp.gradcheck(net, X, Y).passed
+    True
+    """
+    if not isinstance(net, Network):
+        raise ValueError(f"net must be a deltaprop Network, got {type(net).__name__}")
+    if not (isinstance(eps, float) and 0 < eps < 1):
+        raise ValueError(f"eps must be a float in (0, 1), got {eps!r}")
+    if tol <= 0:
+        raise ValueError(f"tol must be > 0, got {tol!r}")
+    net64 = net.copy(dtype="float64")
+    X, Y, w = net64._check_xy(X, Y, sample_weight)
+    _, analytic = net64._cost_and_gradient(X, Y, w)
+    z, _ = forward(net64, X)
+    near_kinks = sum(
+        int((np.abs(z[j]) < 1e-4).sum()) for j, act in enumerate(net64._acts) if act is not None and act.name in _KINKED
+    )
+
+    idx = np.flatnonzero(net64.free)
+    if max_checks is not None:
+        if int(max_checks) < 1:
+            raise ValueError(f"max_checks must be >= 1, got {max_checks!r}")
+        if max_checks < idx.size:
+            idx = np.sort(as_rng(seed).choice(idx, size=int(max_checks), replace=False))
+    numeric = np.full(net64.n_params, np.nan)
+    p = net64.params
+    for i in idx:
+        old = p[i]
+        p[i] = old + eps
+        jp = net64._cost(X, Y, w)
+        p[i] = old - eps
+        jm = net64._cost(X, Y, w)
+        p[i] = old
+        numeric[i] = (jp - jm) / (2 * eps)  # central difference
+    checked = np.zeros(net64.n_params, dtype=bool)
+    checked[idx] = True
+
+    def err(span_views_a, span_views_n, span_views_c):
+        out = []
+        for ga, gn, c in zip(span_views_a, span_views_n, span_views_c):
+            out.append(relative_error(ga[c], gn[c]) if c.any() else float("nan"))
+        return out
+
+    Wa, ba = net64._views(analytic)
+    Wn, bn = net64._views(numeric)
+    Wc, bc = net64._views(checked)
+    W_errors = err(Wa, Wn, Wc)
+    b_errors = err(ba, bn, bc)
+    finite = [e for e in W_errors + b_errors if not np.isnan(e)]
+    return GradcheckReport(
+        W_errors=W_errors,
+        b_errors=b_errors,
+        max_error=max(finite) if finite else 0.0,
+        analytic=analytic,
+        numeric=numeric,
+        checked=checked,
+        tol=float(tol),
+        eps=eps,
+        near_kinks=near_kinks,
+    )

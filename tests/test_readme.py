@@ -1,0 +1,27 @@
+"""The README's Python examples run as written, and its Quick start has exactly two commands."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+
+
+@pytest.mark.parametrize("i", range(len(BLOCKS)))
+def test_readme_python_block_runs(i, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    exec(compile(BLOCKS[i], f"README.md block {i}", "exec"), {"__name__": "__readme__"})
+
+
+def test_quickstart_has_exactly_two_commands():
+    out = subprocess.run([sys.executable, str(ROOT / ".ci" / "quickstart.py"), str(ROOT / "README.md")],
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    assert len(out) == 2
+    assert "pytest" in out[1]

@@ -14,12 +14,29 @@ from .activations import Activation, available_activations, get_activation, regi
 from .costs import Cost, available_costs, get_cost
 from .gradcheck import GradcheckReport, gradcheck, relative_error
 from .network import Block, Edge, Network, Trace
+from .optimizers import Optimizer, available_optimizers, get_optimizer
+from .schedules import Schedule, get_schedule
+from .training import Callback, DivergenceError, History, capture_state, restore_state, train
+from . import optimizers, schedules
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Activation",
     "Block",
+    "Callback",
+    "DivergenceError",
+    "History",
+    "Optimizer",
+    "Schedule",
+    "available_optimizers",
+    "capture_state",
+    "get_optimizer",
+    "get_schedule",
+    "optimizers",
+    "restore_state",
+    "schedules",
+    "train",
     "Cost",
     "Edge",
     "GradcheckReport",

@@ -192,6 +192,7 @@ class Network:
         self.W, self.b = self._views(self._params)
         self._free = self._free_mask()
         self._units = None  # set by Graph.compile: unit -> (block, index)
+        self.training_state = None  # set by deltaprop.train: optimizer state, RNG, epoch, history
         self.initialize(seed)
 
     # --- construction ---------------------------------------------------------------
@@ -315,6 +316,14 @@ class Network:
         """Boolean vector, shape (n_params,): True where a parameter exists (not masked out)."""
         return np.ones(self.n_params, dtype=bool) if self._free is None else self._free.astype(bool)
 
+    @property
+    def weight_mask(self) -> np.ndarray:
+        """Boolean vector, shape (n_params,): True at weights, False at biases."""
+        mask = np.ones(self.n_params, dtype=bool)
+        for o, u in self._b_spans:
+            mask[o : o + u] = False
+        return mask
+
     def _free_mask(self):
         if all(e.mask is None for e in self.edges) and all(b.bias is None for b in self.blocks):
             return None
@@ -349,6 +358,7 @@ class Network:
         new._params = self._params.astype(new.dtype, copy=True)
         new.W, new.b = new._views(new._params)
         new._free = None if self._free is None else self._free.astype(new.dtype)
+        new.training_state = None
         return new
 
     # --- the public computations ---------------------------------------------------------

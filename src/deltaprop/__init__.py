@@ -12,6 +12,7 @@ Network(layered 2-3-1 [sigmoid,sigmoid], cost=squared, weight_decay=0, dtype=flo
 
 from .activations import Activation, available_activations, get_activation, register_activation
 from .costs import Cost, available_costs, get_cost
+from .graph import Graph, Unit
 from .gradcheck import GradcheckReport, gradcheck, relative_error
 from .network import Block, Edge, Network, Trace
 from .optimizers import Optimizer, available_optimizers, get_optimizer
@@ -40,6 +41,8 @@ __all__ = [
     "Cost",
     "Edge",
     "GradcheckReport",
+    "Graph",
+    "Unit",
     "Network",
     "Trace",
     "available_activations",

@@ -65,6 +65,27 @@ class Edge:
     mask: np.ndarray | None = None
 
 
+class PerBlock(list):
+    """A list of per-block arrays that can also be called with a unit of a compiled
+    :class:`deltaprop.Graph`: ``tr.a[j]`` is block j's (m, units) array, ``tr.a(h)``
+    unit h's values, one per example."""
+
+    def __init__(self, values, net: "Network", what: str):
+        super().__init__(values)
+        self._net = net
+        self._what = what
+
+    def __call__(self, unit) -> np.ndarray:
+        j, i = self._net._unit_location(unit)
+        if j == -1:  # the constant unit a_0 = 1 of the bias-as-weight view
+            if self._what != "a":
+                raise ValueError("the constant unit a_0 = 1 has no net input")
+            return np.ones(self[0].shape[0], dtype=self[0].dtype)
+        if self[j] is None:
+            raise ValueError(f"{unit!r} is an input unit; it has an activation (its x value) but no net input")
+        return self[j][:, i]
+
+
 @dataclass(eq=False)
 class Trace:
     """Everything one backprop pass computed, in the seed's names.
@@ -98,6 +119,31 @@ class Trace:
     grad: np.ndarray
     losses: np.ndarray = field(repr=False)
 
+    # --- the unit view of seed 001 (networks compiled from a dp.Graph) ---------------------
+
+    def grad_w(self, source, target) -> float:
+        """dJ/dw for the edge source -> target (from ``graph.one``: dJ/db of target)."""
+        if self.net._unit_location(source)[0] == -1:
+            return self.grad_b(target)
+        e, r, c = self.net._edge_entry(source, target)
+        return float(self.dW[e][r, c])
+
+    def grad_b(self, unit) -> float:
+        """dJ/db for one unit."""
+        l, i = self.net._bias_entry(unit)
+        return float(self.db[l][i])
+
+    def Delta(self, unit) -> np.ndarray:
+        """Seed 001's Delta_k = -dE/d(in_k) per example, shape (m,): note the sign, opposite to delta."""
+        j, i = self.net._unit_location(unit)
+        if j <= 0:
+            raise ValueError(f"{unit!r} is not a computing unit; it has no Delta")
+        return -self.delta[j][:, i]
+
+    def in_(self, unit) -> np.ndarray:
+        """Net input in_k of one unit per example (seed 000's z), shape (m,)."""
+        return self.z(unit)
+
 
 
 class Network:
@@ -115,6 +161,9 @@ class Network:
     outputs : sequence of int, optional
         The blocks whose activations, concatenated in this order, are h(x).
         Default: the last block.
+    output_columns : sequence of sequences of int, optional
+        For each output block, the columns of Y (and of ``predict``) its units stand
+        for; together a permutation of 0..n_outputs-1. Default: in order.
     cost : str, default "squared"
         ``"squared"`` or ``"cross_entropy"``.
     weight_decay : float, default 0
@@ -145,6 +194,7 @@ class Network:
         edges: Sequence[Edge],
         outputs: Sequence[int] | None = None,
         *,
+        output_columns: Sequence[Sequence[int]] | None = None,
         cost: str = "squared",
         weight_decay: float = 0.0,
         l1: float = 0.0,
@@ -162,12 +212,8 @@ class Network:
                 raise ValueError(f"block {j}: activation {act.name!r} may only be used on output blocks")
         for j in outputs:
             self.cost.check_activation(self._acts[j])
-        col = 0
-        self._outputs: list[tuple[int, slice]] = []
-        for j in outputs:
-            self._outputs.append((j, slice(col, col + self.blocks[j].units)))
-            col += self.blocks[j].units
-        self.n_outputs = col
+        self._outputs = _output_columns(self.blocks, outputs, output_columns)
+        self.n_outputs = sum(self.blocks[j].units for j in outputs)
         self.n_inputs = self.blocks[0].units
         n = len(self.blocks)
         self._pred: list[list[tuple[int, int]]] = [[] for _ in range(n)]
@@ -192,6 +238,8 @@ class Network:
         self.W, self.b = self._views(self._params)
         self._free = self._free_mask()
         self._units = None  # set by Graph.compile: unit -> (block, index)
+        self._unit_edges = None
+        self.graph_spec = None  # set by Graph.compile: the unit graph as plain data
         self.training_state = None  # set by deltaprop.train: optimizer state, RNG, epoch, history
         self.initialize(seed)
 
@@ -256,18 +304,18 @@ class Network:
         rng = as_rng(seed)
         self._params[:] = 0
         for e, edge in enumerate(self.edges):
-            j, k = edge.target, edge.source
-            fan_in = self._fan_in(j)
-            fan_out = self._fan_out(j)
-            if self.blocks[j].activation in _HE:
-                bound = np.sqrt(6.0 / fan_in)
-            else:
-                bound = np.sqrt(6.0 / (fan_in + fan_out))
+            bound = self._init_bound(edge.target)
             W = rng.uniform(-bound, bound, size=self.W[e].shape)
             if edge.mask is not None:
                 W *= edge.mask
             self.W[e][...] = W
         return self
+
+    def _init_bound(self, j: int) -> float:
+        """Half-width of the uniform init of block j: Glorot sqrt(6/(fan_in+fan_out)), He sqrt(6/fan_in)."""
+        if self.blocks[j].activation in _HE:
+            return float(np.sqrt(6.0 / self._fan_in(j)))
+        return float(np.sqrt(6.0 / (self._fan_in(j) + self._fan_out(j))))
 
     def _fan_in(self, j: int) -> float:
         links = sum(
@@ -407,9 +455,12 @@ class Network:
         return self._concat_outputs(a)
 
     def _concat_outputs(self, a):
-        if len(self._outputs) == 1:
+        if len(self._outputs) == 1 and isinstance(self._outputs[0][1], slice):
             return a[self._outputs[0][0]]
-        return np.concatenate([a[j] for j, _ in self._outputs], axis=1)
+        out = np.empty((a[0].shape[0], self.n_outputs), dtype=self.dtype)
+        for j, cols in self._outputs:
+            out[:, cols] = a[j]
+        return out
 
     def cost_value(self, X, Y, *, sample_weight=None) -> float:
         """J(W, b) on (X, Y): the (weighted) mean loss plus the regularization terms."""
@@ -467,7 +518,7 @@ class Network:
         J = (float(L.mean()) if s is None else float(s @ L)) + _bp.regularization(self)
         delta = _bp.backward(self, z, a, Y, s, grad)
         dW, db = self._views(grad)
-        return Trace(self, J, z, a, delta, dW, db, grad, L)
+        return Trace(self, J, PerBlock(z, self, "z"), PerBlock(a, self, "a"), delta, dW, db, grad, L)
 
     # --- unit graphs ------------------------------------------------------------------------
 
@@ -478,6 +529,57 @@ class Network:
             return self._units[unit]
         except (KeyError, TypeError):
             raise ValueError(f"{unit!r} is not a unit of this network") from None
+
+    def _edge_entry(self, source, target) -> tuple[int, int, int]:
+        """(edge index e, row, column) such that W[e][row, column] is w_{source,target}."""
+        ks, i_s = self._unit_location(source)
+        kt, i_t = self._unit_location(target)
+        if ks == -1:
+            raise ValueError("the weight from the constant unit a0 is the bias: use bias(unit) / grad_b(unit)")
+        if (source, target) not in self._unit_edges:
+            raise ValueError(f"the network has no edge {source!r} -> {target!r}")
+        return self.edge_index(ks, kt), i_t, i_s
+
+    def _bias_entry(self, unit) -> tuple[int, int]:
+        j, i = self._unit_location(unit)
+        if j <= 0:
+            raise ValueError(f"{unit!r} is not a computing unit; it has no bias")
+        bias = self.blocks[j].bias
+        if bias is not None and not bias[i]:
+            raise ValueError(f"unit {unit!r} was built with bias=None; it has no bias")
+        return j - 1, i
+
+    def weight(self, source, target) -> float:
+        """Current weight w_{source,target} of one edge of a compiled graph
+        (``weight(graph.one, u)`` is u's bias, AIMA's w_0u)."""
+        if self._unit_location(source)[0] == -1:
+            return self.bias(target)
+        e, r, c = self._edge_entry(source, target)
+        return float(self.W[e][r, c])
+
+    def set_weight(self, source, target, value: float) -> None:
+        """Set w_{source,target} (or, from ``graph.one``, the bias of ``target``)."""
+        value = float(value)
+        if not np.isfinite(value):
+            raise ValueError(f"weight must be finite, got {value}")
+        if self._unit_location(source)[0] == -1:
+            l, i = self._bias_entry(target)
+            self.b[l][i] = value
+            return
+        e, r, c = self._edge_entry(source, target)
+        self.W[e][r, c] = value
+
+    def bias(self, unit) -> float:
+        """Current bias of one unit of a compiled graph."""
+        l, i = self._bias_entry(unit)
+        return float(self.b[l][i])
+
+    @property
+    def units(self) -> list:
+        """The units of a compiled graph (inputs first), or [] for a network built from blocks."""
+        if self._units is None:
+            return []
+        return sorted((u for u, (j, _) in self._units.items() if j >= 0), key=lambda u: self._units[u])
 
     # --- display ----------------------------------------------------------------------------------
 
@@ -500,6 +602,25 @@ class Network:
             f"Network({shape}, cost={self.cost.name}, weight_decay={self.weight_decay:g}, "
             f"dtype={self.dtype.name}, n_params={self.n_params})"
         )
+
+
+def _output_columns(blocks, outputs, output_columns):
+    """(block, columns of Y) per output block; columns as a slice when contiguous."""
+    widths = [blocks[j].units for j in outputs]
+    if output_columns is None:
+        starts = np.cumsum([0] + widths)
+        return [(j, slice(int(starts[i]), int(starts[i + 1]))) for i, j in enumerate(outputs)]
+    output_columns = [np.asarray(c, dtype=np.intp) for c in output_columns]
+    n = sum(widths)
+    if len(output_columns) != len(outputs) or any(c.shape != (w,) for c, w in zip(output_columns, widths)):
+        raise ValueError("output_columns must give one column index per unit of each output block")
+    if sorted(np.concatenate(output_columns).tolist()) != list(range(n)):
+        raise ValueError(f"output_columns must together be a permutation of 0..{n - 1}")
+    result = []
+    for j, c in zip(outputs, output_columns):
+        contiguous = np.array_equal(c, np.arange(c[0], c[0] + c.size))
+        result.append((j, slice(int(c[0]), int(c[0]) + c.size) if contiguous else c))
+    return result
 
 
 def _check_structure(blocks, edges, outputs):

@@ -298,3 +298,66 @@ def test_bad_training_arguments(kwargs, match):
     net = dp.Network.layered([2, 2, 1], seed=0)
     with pytest.raises(ValueError, match=match):
         dp.train(net, XOR_X, XOR_Y, **kwargs)
+
+
+class InterruptAt(dp.Callback):
+    """Stops between two steps, as the CLI does on Ctrl-C."""
+
+    def __init__(self, epoch, step):
+        self.at = (epoch, step)
+
+    def on_batch_end(self, run, epoch, step, cost):
+        if (epoch, step) == self.at:
+            run.stop_training = True
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_interrupted_mid_epoch_resumes_bit_identically(shuffle):
+    rng = np.random.default_rng(9)
+    X, Y = rng.normal(size=(90, 4)), rng.normal(size=(90, 2))
+    kw = dict(optimizer="adam", learning_rate=0.01, batch_size=8, seed=5, shuffle=shuffle, validation_split=0.2,
+              early_stopping=50)
+    a = dp.Network.layered([4, 6, 2], hidden="tanh", output="identity", seed=0)
+    ha = dp.train(a, X, Y, epochs=6, **kw)
+    b = dp.Network.layered([4, 6, 2], hidden="tanh", output="identity", seed=0)
+    hb = dp.train(b, X, Y, epochs=6, callbacks=[InterruptAt(3, 4)], **kw)
+    assert hb.stopped == "interrupted" and len(hb) == 2
+    saved = dp.capture_state(b)
+    c = dp.Network.layered([4, 6, 2], hidden="tanh", output="identity", seed=1)
+    dp.restore_state(c, saved)
+    hc = dp.train(c, X, Y, epochs=4, **kw)  # finishes epoch 3, then 4..6
+    assert np.array_equal(a.params, c.params)
+    assert hc["cost"] == ha["cost"] and hc["val_cost"] == ha["val_cost"]
+    with pytest.raises(ValueError, match="resume it with the same data and batch size"):
+        d = dp.Network.layered([4, 6, 2], hidden="tanh", output="identity", seed=1)
+        dp.restore_state(d, saved)
+        dp.train(d, X, Y, epochs=4, **{**kw, "batch_size": 16})
+
+
+def test_early_stopping_survives_a_checkpoint():
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(60, 3))
+    Y = X @ rng.normal(size=(3, 1))
+    Xv, Yv = rng.normal(size=(20, 3)), rng.normal(size=(20, 1))
+    kw = dict(optimizer="adam", learning_rate=0.05, validation=(Xv, Yv), early_stopping=3, seed=0)
+    a = dp.Network.layered([3, 20, 1], hidden="tanh", output="identity", seed=0)
+    ha = dp.train(a, X, Y, epochs=100, **kw)
+    assert ha.stopped == "early_stopping"
+    b = dp.Network.layered([3, 20, 1], hidden="tanh", output="identity", seed=0)
+    dp.train(b, X, Y, epochs=ha.best_epoch + 1, **kw)  # 'crash' one epoch after the best one
+    c = dp.Network.layered([3, 20, 1], hidden="tanh", output="identity", seed=0)
+    dp.restore_state(c, dp.capture_state(b))
+    hc = dp.train(c, X, Y, epochs=100, **kw)
+    assert hc.stopped == "early_stopping" and hc.best_epoch == ha.best_epoch
+    assert np.array_equal(a.params, c.params)
+
+
+def test_validation_split_is_the_same_across_warm_starts():
+    rng = np.random.default_rng(11)
+    X, Y = rng.normal(size=(50, 2)), rng.normal(size=(50, 1))
+    a = dp.Network.layered([2, 3, 1], output="identity", seed=0)
+    dp.train(a, X, Y, epochs=4, validation_split=0.3, seed=1, metric=None)
+    b = dp.Network.layered([2, 3, 1], output="identity", seed=0)
+    dp.train(b, X, Y, epochs=2, validation_split=0.3, seed=1, metric=None)
+    dp.train(b, X, Y, epochs=2, validation_split=0.3, seed=1, metric=None)
+    assert np.array_equal(a.params, b.params)

@@ -19,6 +19,9 @@ from .optimizers import Optimizer, available_optimizers, get_optimizer
 from .schedules import Schedule, get_schedule
 from .training import Callback, DivergenceError, History, capture_state, restore_state, train
 from . import optimizers, schedules
+from .io import load, save
+from .io.modelfile import FileFormatError
+from .model import Model
 
 __version__ = "0.1.0"
 
@@ -40,6 +43,10 @@ __all__ = [
     "train",
     "Cost",
     "Edge",
+    "FileFormatError",
+    "Model",
+    "load",
+    "save",
     "GradcheckReport",
     "Graph",
     "Unit",

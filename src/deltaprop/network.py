@@ -574,6 +574,14 @@ class Network:
         l, i = self._bias_entry(unit)
         return float(self.b[l][i])
 
+    def unit(self, name: str):
+        """The unit of a compiled graph with this name (useful after :func:`deltaprop.load`)."""
+        for u in self.units:
+            if u.name == name:
+                return u
+        known = ", ".join(u.name for u in self.units) or "none: not compiled from a dp.Graph"
+        raise ValueError(f"no unit named {name!r}; the units are {known}")
+
     @property
     def units(self) -> list:
         """The units of a compiled graph (inputs first), or [] for a network built from blocks."""

@@ -139,7 +139,7 @@ class ReduceOnPlateau(Schedule):
 
     def load_state_dict(self, state):
         self.scale = float(state["scale"])
-        self.best = float(state["best"])
+        self.best = float("inf") if state["best"] is None else float(state["best"])
         self.wait = int(state["wait"])
 
 

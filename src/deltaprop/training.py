@@ -131,13 +131,33 @@ class Run:
 
 @dataclass
 class TrainingState:
-    """Everything beyond the parameters that a continued run needs (kept as ``net.training_state``)."""
+    """Everything beyond the parameters that a continued run needs (kept as ``net.training_state``).
+
+    Attributes
+    ----------
+    optimizer, schedule : the update rule and the learning-rate schedule, with their state
+    rng : numpy.random.Generator
+        Draws each epoch's shuffle.
+    epoch : int
+        Epochs completed.
+    history : History
+    split_seed : int
+        Seeds ``validation_split``, so every call of a continued run holds out the same examples.
+    best : dict
+        Early stopping's memory: best validation cost, its epoch, epochs since, and its parameters.
+    pending : dict or None
+        An epoch interrupted between steps (by a callback): its example order, the steps
+        done and their summed cost, so the next call finishes it exactly.
+    """
 
     optimizer: Optimizer
     schedule: Schedule
     rng: np.random.Generator
     epoch: int = 0
     history: History = field(default_factory=History)
+    split_seed: int = 0
+    best: dict = field(default_factory=lambda: {"cost": math.inf, "epoch": None, "wait": 0, "params": None})
+    pending: dict | None = None
 
 
 # --- metrics ------------------------------------------------------------------------------
@@ -180,7 +200,7 @@ def _int_at_least(value, name, lo):
     return int(value)
 
 
-def _split(rng, X, Y, w, fraction):
+def _split(seed, X, Y, w, fraction):
     if not (isinstance(fraction, numbers.Real) and 0 < fraction < 1):
         raise ValueError(f"validation_split must be a fraction in (0, 1), got {fraction!r}")
     m = X.shape[0]
@@ -190,7 +210,7 @@ def _split(rng, X, Y, w, fraction):
             f"validation_split={fraction} of {m} examples leaves {n_val} for validation and {m - n_val} "
             "for training; both need at least one"
         )
-    perm = rng.permutation(m)
+    perm = np.random.default_rng(seed).permutation(m)
     v, t = np.sort(perm[:n_val]), np.sort(perm[n_val:])
     sub = (lambda a, i: None if a is None else a[i])
     return (X[t], Y[t], sub(w, t)), (X[v], Y[v], sub(w, v))
@@ -309,7 +329,7 @@ def train(
             raise ValueError(f"optimizer {opt.name!r} is a full-batch method; use batch_size=None")
 
     if validation_split is not None:
-        (X, Y, w), val = _split(state.rng, X, Y, w, validation_split)
+        (X, Y, w), val = _split(state.split_seed, X, Y, w, validation_split)
     elif validation is not None:
         if not isinstance(validation, (tuple, list)) or len(validation) not in (2, 3):
             raise ValueError("validation must be a tuple (X_val, Y_val) or (X_val, Y_val, sample_weight_val)")
@@ -325,10 +345,16 @@ def train(
 
     history = state.history
     history.metric_name = metric_name
+    if history.stopped == "early_stopping":
+        state.best["wait"] = 0  # a new call after an early stop gets a fresh patience
     history.stopped = None
-    history.best_epoch = None
     m = X.shape[0]
     bs = m if batch_size is None else min(batch_size, m)
+    if state.pending is not None and (state.pending["batch_size"] != bs or state.pending["m"] != m):
+        raise ValueError(
+            f"the interrupted epoch ran with batch_size={state.pending['batch_size']} on {state.pending['m']} "
+            f"examples; resume it with the same data and batch size (got {bs} on {m})"
+        )
     run = Run(net, history, epochs, math.ceil(m / bs))
     if isinstance(opt, AdamW) and opt.decay_mask is None:
         opt.decay_mask = net.weight_mask
@@ -352,7 +378,10 @@ def train(
 def _state_for(net, optimizer, learning_rate, schedule, seed, warm_start) -> TrainingState:
     old = getattr(net, "training_state", None) if warm_start else None
     if old is None:
-        state = TrainingState(get_optimizer(optimizer, learning_rate), get_schedule(schedule), as_rng(seed))
+        rng = as_rng(seed)
+        split_seed = int(rng.integers(2**63 - 1))
+        state = TrainingState(get_optimizer(optimizer, learning_rate), get_schedule(schedule), rng,
+                              split_seed=split_seed)
     else:
         state = old
         same = (isinstance(optimizer, Optimizer) and optimizer is old.optimizer) or (
@@ -390,7 +419,7 @@ def _diverged(net, epoch, step, J, lr, snapshot):
     )
 
 
-def _end_of_epoch(net, state, run, callbacks, val, metric_fn, train_data, cost, lr, t0, early, best):
+def _end_of_epoch(net, state, run, callbacks, val, metric_fn, train_data, cost, lr, t0, early):
     """Record the epoch, step the schedule, handle early stopping. Returns True to stop."""
     history = state.history
     val_cost, metric = (None, None)
@@ -409,6 +438,7 @@ def _end_of_epoch(net, state, run, callbacks, val, metric_fn, train_data, cost, 
     history.records.append(record)
     state.schedule.observe(val_cost if val_cost is not None else cost)
     stop = False
+    best = state.best
     if early is not None:
         if val_cost < best["cost"]:
             best.update(cost=val_cost, epoch=state.epoch, params=net.params.copy(), wait=0)
@@ -425,8 +455,8 @@ def _end_of_epoch(net, state, run, callbacks, val, metric_fn, train_data, cost, 
     return stop
 
 
-def _restore_best(net, history, best):
-    if best.get("params") is not None:
+def _restore_best(net, history, best, early):
+    if early is not None and history.stopped != "interrupted" and best.get("params") is not None:
         net.params[...] = best["params"]
         history.best_epoch = best["epoch"]
 
@@ -443,19 +473,23 @@ def _epochs(net, state, X, Y, w, val, bs, shuffle, epochs, early, max_time, metr
         Yb_buf = np.empty((bs, Y.shape[1]), dtype=net.dtype)
         wb_buf = np.empty(bs, dtype=net.dtype) if w is not None else None
     batch_hooks = [c for c in callbacks if type(c).on_batch_end is not Callback.on_batch_end]
-    best = {"cost": np.inf, "params": None, "wait": 0}
     t_start = time.perf_counter()
     for _ in range(epochs):
         t0 = time.perf_counter()
         epoch = state.epoch + 1
-        lr = state.schedule.rate(state.epoch, opt.learning_rate)
+        pending, state.pending = state.pending, None
+        if pending is None:  # a fresh epoch
+            lr = state.schedule.rate(state.epoch, opt.learning_rate)
+            order = rng.permutation(m) if gather else None
+            first, total = 0, 0.0
+        else:  # finish the epoch an interrupted call left half done, exactly as it would have gone
+            lr, order, first, total = pending["lr"], pending.get("order"), pending["step"], pending["total"]
         for c in callbacks:
             c.on_epoch_begin(run, epoch)
         snapshot[...] = params
-        order = rng.permutation(m) if gather else None
-        total = 0.0
         out_of_time = False
-        for step, start in enumerate(range(0, m, bs), start=1):
+        end = first * bs
+        for step, start in enumerate(range(first * bs, m, bs), start=first + 1):
             end = min(start + bs, m)
             if gather:
                 idx = order[start:end]
@@ -466,36 +500,40 @@ def _epochs(net, state, X, Y, w, val, bs, shuffle, epochs, early, max_time, metr
             else:
                 Xb, Yb = X[start:end], Y[start:end]
                 wb = None if w is None else w[start:end]
-            if wb is not None and not wb.any():
-                continue  # a minibatch whose examples all weigh zero carries no gradient
-            J, _ = net._cost_and_gradient(Xb, Yb, wb, grad)
-            if not math.isfinite(J):
-                raise _diverged(net, epoch, step, J, lr, snapshot)
-            opt.step(params, grad, lr)
-            total += J * (end - start)
-            for c in batch_hooks:
-                c.on_batch_end(run, epoch, step, J)
+            if wb is None or wb.any():  # a minibatch whose examples all weigh zero carries no gradient
+                J, _ = net._cost_and_gradient(Xb, Yb, wb, grad)
+                if not math.isfinite(J):
+                    raise _diverged(net, epoch, step, J, lr, snapshot)
+                opt.step(params, grad, lr)
+                total += J * (end - start)
+                for c in batch_hooks:
+                    c.on_batch_end(run, epoch, step, J)
+            if run.stop_training and end < m:  # stopped between steps: remember where
+                state.pending = {"lr": lr, "order": order, "step": step, "total": total, "batch_size": bs, "m": m}
+                history.stopped = "interrupted"
+                break
             if max_time is not None and time.perf_counter() - t_start > max_time:
                 out_of_time = True
                 break
+        if state.pending is not None:
+            break
         if not np.isfinite(params).all():
             raise _diverged(net, epoch, step, "non-finite (the parameters overflowed)", lr, snapshot)
         state.epoch = epoch
         cost = total / (end if out_of_time else m)
-        if _end_of_epoch(net, state, run, callbacks, val, metric_fn, (X, Y), cost, lr, t0, early, best):
+        if _end_of_epoch(net, state, run, callbacks, val, metric_fn, (X, Y), cost, lr, t0, early):
             break
         if out_of_time:
             history.stopped = "max_time"
             break
     else:
         history.stopped = "epochs"
-    _restore_best(net, history, best)
+    _restore_best(net, history, state.best, early)
 
 
 def _lbfgs(net, state, X, Y, w, val, epochs, early, max_time, metric_fn, callbacks, run):
     opt, history = state.optimizer, state.history
     grad = np.empty(net.n_params, dtype=net.dtype)
-    best = {"cost": np.inf, "params": None, "wait": 0}
     t_start = time.perf_counter()
     clock = {"t0": t_start}
 
@@ -513,7 +551,7 @@ def _lbfgs(net, state, X, Y, w, val, epochs, early, max_time, metric_fn, callbac
             c.on_epoch_begin(run, state.epoch)
         stop = _end_of_epoch(
             net, state, run, callbacks, val, metric_fn, (X, Y), float(intermediate_result.fun), opt.learning_rate,
-            clock["t0"], early, best,
+            clock["t0"], early,
         )
         clock["t0"] = time.perf_counter()
         if not stop and max_time is not None and clock["t0"] - t_start > max_time:
@@ -532,7 +570,7 @@ def _lbfgs(net, state, X, Y, w, val, epochs, early, max_time, metric_fn, callbac
     if history.stopped is None:
         net.set_params(result.x)
         history.stopped = "epochs" if result.nit >= epochs else "converged"
-    _restore_best(net, history, best)
+    _restore_best(net, history, state.best, early)
 
 
 # --- checkpoints -----------------------------------------------------------------------------
@@ -541,18 +579,29 @@ def _lbfgs(net, state, X, Y, w, val, epochs, early, max_time, metric_fn, callbac
 def capture_state(net: Network) -> dict:
     """The whole training state as ``{"arrays": {name: ndarray}, "meta": JSON-able dict}``.
 
-    Arrays: the parameters and the optimizer's flat state. Meta: the optimizer's name,
-    hyperparameters and step count, the schedule, the RNG's state, the epoch count and
-    the history. :func:`restore_state` on the same architecture resumes bit-identically.
+    Arrays: the parameters, the optimizer's flat state, early stopping's best parameters
+    and an interrupted epoch's example order. Meta: the optimizer's name, hyperparameters
+    and step count, the schedule, the RNG's state, the epoch count, the history and the
+    rest of early stopping's and the interrupted epoch's state. :func:`restore_state` on
+    the same architecture resumes bit-identically.
     """
     arrays = {"params": net.params.copy()}
     state = getattr(net, "training_state", None)
     if state is None:
         return {"arrays": arrays, "meta": {"epoch": 0}}
-    opt_state = state.optimizer.state_dict()
-    for k, v in opt_state.items():
+    for k, v in state.optimizer.state_dict().items():
         if isinstance(v, np.ndarray):
             arrays[f"optimizer.{k}"] = v
+    best = dict(state.best)
+    if best.get("params") is not None:
+        arrays["best.params"] = best.pop("params")
+    else:
+        best.pop("params", None)
+    pending = None
+    if state.pending is not None:
+        pending = {k: v for k, v in state.pending.items() if k != "order"}
+        if state.pending.get("order") is not None:
+            arrays["pending.order"] = state.pending["order"].astype(np.int64)
     meta = {
         "epoch": state.epoch,
         "optimizer": {
@@ -569,6 +618,9 @@ def capture_state(net: Network) -> dict:
         "rng": state.rng.bit_generator.state,
         "rng_type": type(state.rng.bit_generator).__name__,
         "history": state.history.to_dict(),
+        "split_seed": state.split_seed,
+        "best": {k: (None if isinstance(v, float) and math.isinf(v) else v) for k, v in best.items()},
+        "pending": pending,
     }
     return {"arrays": arrays, "meta": meta}
 
@@ -586,11 +638,22 @@ def restore_state(net: Network, captured: dict) -> None:
     opt = get_optimizer(o["name"], lr, **hyper)
     if o.get("initialized"):
         opt.init(net.n_params, net.dtype)
-        opt.load_state_dict({"t": o["t"], **{k[len("optimizer."):]: v for k, v in arrays.items() if k.startswith("optimizer.")}})
+        opt.load_state_dict({"t": o["t"], **{k[len("optimizer."):]: v for k, v in arrays.items()
+                                             if k.startswith("optimizer.")}})
     s = meta["schedule"]
     schedule = get_schedule(s["name"], **s["hyperparameters"])
     schedule.load_state_dict(s["state"])
     bitgen = getattr(np.random, meta.get("rng_type", "PCG64"))()
     bitgen.state = meta["rng"]
+    best = dict(meta.get("best") or {})
+    best["cost"] = math.inf if best.get("cost") is None else float(best["cost"])
+    best.setdefault("epoch", None)
+    best.setdefault("wait", 0)
+    best["params"] = arrays["best.params"].astype(net.dtype) if "best.params" in arrays else None
+    pending = meta.get("pending")
+    if pending is not None:
+        pending = dict(pending)
+        pending["order"] = arrays["pending.order"].astype(np.intp) if "pending.order" in arrays else None
     net.training_state = TrainingState(opt, schedule, np.random.Generator(bitgen), int(meta["epoch"]),
-                                       History.from_dict(meta["history"]))
+                                       History.from_dict(meta["history"]), int(meta.get("split_seed", 0)),
+                                       best, pending)

@@ -25,3 +25,19 @@ def test_quickstart_has_exactly_two_commands():
                          capture_output=True, text=True, check=True).stdout.splitlines()
     assert len(out) == 2
     assert "pytest" in out[1]
+
+
+def test_readme_command_line_session_runs(tmp_path, monkeypatch):
+    """Every `deltaprop ...` line of the README's session, in order, exits 0."""
+    pytest.importorskip("sklearn")
+    from deltaprop.cli import main
+
+    block = README[README.index("## The command line"):]
+    session = re.search(r"```bash\n(.*?)```", block, flags=re.S).group(1)
+    lines = [line.split() for line in session.splitlines() if line.startswith("deltaprop ")]
+    assert len(lines) >= 4
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    monkeypatch.chdir(tmp_path)
+    for argv in lines:
+        assert main(argv[1:] + ["--quiet"] if argv[1] in ("train", "predict") else argv[1:]) == 0, argv
+    assert (tmp_path / "iris.safetensors").exists() and (tmp_path / "predictions.csv").exists()

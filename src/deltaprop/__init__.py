@@ -22,6 +22,7 @@ from . import optimizers, schedules
 from .io import load, save
 from .io.modelfile import FileFormatError
 from .model import Model
+from .export import export_onnx
 
 __version__ = "0.1.0"
 
@@ -45,6 +46,7 @@ __all__ = [
     "Edge",
     "FileFormatError",
     "Model",
+    "export_onnx",
     "load",
     "save",
     "GradcheckReport",

@@ -1,4 +1,4 @@
-"""The ``deltaprop`` command: train, predict, evaluate, gradcheck, info, datasets, plot.
+"""The ``deltaprop`` command: train, predict, evaluate, gradcheck, info, export, datasets, plot.
 
 A thin shell around the library: it reads files, chooses sensible defaults, shows
 progress, and turns every error into one or two lines and an exit code:
@@ -729,6 +729,18 @@ def cmd_info(args) -> int:
     return EXIT_OK
 
 
+def cmd_export(args) -> int:
+    from .export import export_onnx
+
+    obj = load(args.model)
+    check_writable(args.onnx, "--onnx")
+    export_onnx(obj, args.onnx, opset=args.opset)
+    if not args.quiet:
+        _console().print(f"wrote {args.onnx} (ONNX opset {args.opset}): raw float32 features in, "
+                         + ("probabilities" if getattr(obj, "task", None) == "classification" else "outputs") + " out")
+    return EXIT_OK
+
+
 def cmd_datasets(args) -> int:
     from rich.table import Table
 
@@ -836,6 +848,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("datasets", parents=[common], help="list the built-in data sets")
     p.set_defaults(func=cmd_datasets)
+
+    p = sub.add_parser("export", parents=[common], help="write a model as ONNX (needs the onnx extra)")
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("--onnx", metavar="PATH", required=True, help="the .onnx file to write")
+    p.add_argument("--opset", type=int, default=17)
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("plot", parents=[common], help="learning curve of a model file or a --log-jsonl log")
     p.add_argument("history", metavar="HISTORY", help="a model file or a .jsonl log")

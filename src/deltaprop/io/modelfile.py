@@ -35,7 +35,7 @@ _FIELDS = {
     "network": {"network"},
     "model": {"network", "model"},
     "checkpoint": {"network", "model", "training", "config"},
-    "estimator": {"network", "model", "estimator"},
+    "estimator": {"network", "estimator"},
 }
 _COMMON = {"format", "format_version", "deltaprop_version", "kind", "checksum"}
 
@@ -444,8 +444,8 @@ def load(path: str | os.PathLike):
     if kind == "estimator":
         from ..sklearn import _estimator_from_record
 
-        net, model, _ = _load_network_and_model(record, specs, path)
-        return _estimator_from_record(record["estimator"], model, path)
+        net, _, _ = _load_network_and_model(record, specs, path)
+        return _estimator_from_record(record["estimator"], net, path)
     net, model, _ = _load_network_and_model(record, specs, path)
     return net if kind == "network" else model
 

@@ -1,0 +1,152 @@
+"""ONNX export: the forward pass as an ONNX graph, with the model's input scaling built in.
+
+The graph takes raw features (float32, shape (N, n_features)) and returns what deltaprop
+returns: class probabilities for classifiers (``predict --proba``), predictions for
+regressors (target scaling undone), ``h(x)`` for a bare network. Block by block it is
+the same arithmetic as :func:`deltaprop.backprop.forward`: z = sum over incoming edges
+of a @ W^T, + b, then the activation.
+
+Needs the optional ``onnx`` package (``pip install 'deltaprop[onnx]'``); onnxruntime is
+only needed to run the result.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .io.atomic import atomic_write_bytes
+from .model import Model
+from .network import Network
+
+__all__ = ["export_onnx", "OPSET", "IR_VERSION"]
+
+OPSET = 17
+IR_VERSION = 9  # pinned: onnxruntime >= 1.15 loads it
+
+_OPS = {
+    "identity": ("Identity", {}),
+    "sigmoid": ("Sigmoid", {}),
+    "tanh": ("Tanh", {}),
+    "relu": ("Relu", {}),
+    "leaky_relu": ("LeakyRelu", {"alpha": 0.01}),
+    "softplus": ("Softplus", {}),
+    "elu": ("Elu", {"alpha": 1.0}),
+    "softmax": ("Softmax", {"axis": 1}),
+}
+
+
+def _resolve(obj):
+    """(network, input mean, input scale, post-processing, output name) for anything we can export."""
+    if isinstance(obj, Network):
+        return obj, None, None, None, "output"
+    if isinstance(obj, Model):
+        mean = scale = None
+        if obj.scaler is not None:
+            mean, scale = obj.scaler.mean, obj.scaler.scale
+        if obj.task == "classification":
+            return obj.network, mean, scale, None, "probabilities"
+        post = None if obj.target_scaler is None else ("unscale", obj.target_scaler.mean, obj.target_scaler.scale)
+        return obj.network, mean, scale, post, "predictions"
+    name = type(obj).__name__
+    if name in ("DeltaClassifier", "DeltaRegressor") and hasattr(obj, "network_"):
+        if name == "DeltaClassifier":
+            post = ("binary",) if obj._binarizer_kind == "binary" else None
+            return obj.network_, None, None, post, "probabilities"
+        return obj.network_, None, None, ("flatten",) if obj._y_1d else None, "predictions"
+    raise ValueError(f"export_onnx takes a Network, a Model or a fitted deltaprop estimator, got {name}")
+
+
+def export_onnx(model, path: str | os.PathLike, *, opset: int = OPSET) -> None:
+    """Write ``model``'s forward pass (with its input scaling) as an ONNX file.
+
+    Parameters
+    ----------
+    model : Network, Model, DeltaClassifier or DeltaRegressor
+    path : str
+        Written atomically.
+    opset : int, default 17
+        ONNX opset (>= 13).
+
+    Raises
+    ------
+    ImportError
+        If the ``onnx`` package is missing (``pip install 'deltaprop[onnx]'``).
+    ValueError
+        For an activation with no ONNX operator (a user-registered one).
+    """
+    try:
+        import onnx
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError:
+        raise ImportError("ONNX export needs the onnx package: pip install 'deltaprop[onnx]' (or pip install onnx)") from None
+    if opset < 13:
+        raise ValueError(f"opset must be >= 13, got {opset}")
+    net, mean, scale, post, out_name = _resolve(model)
+    for j, act in enumerate(net.activations, start=1):
+        if act not in _OPS:
+            raise ValueError(f"block {j}: activation {act!r} has no ONNX operator; exportable: {', '.join(_OPS)}")
+
+    nodes, inits = [], []
+
+    def const(name, value):
+        inits.append(numpy_helper.from_array(np.asarray(value, dtype=np.float32), name))
+        return name
+
+    a = ["input"] + [None] * (len(net.blocks) - 1)
+    if mean is not None:
+        nodes.append(helper.make_node("Sub", ["input", const("input_mean", mean)], ["centred"]))
+        nodes.append(helper.make_node("Div", ["centred", const("input_scale", scale)], ["scaled"]))
+        a[0] = "scaled"
+    for j in range(1, len(net.blocks)):
+        terms = []
+        for e, k in net._pred[j]:
+            name = f"zpart_{e}"
+            nodes.append(helper.make_node("MatMul", [a[k], const(f"W_{e}_T", net.W[e].T)], [name]))  # a @ W^T
+            terms.append(name)
+        nodes.append(helper.make_node("Sum", terms + [const(f"b_{j - 1}", net.b[j - 1])], [f"z_{j}"]))
+        op, attrs = _OPS[net.activations[j - 1]]
+        nodes.append(helper.make_node(op, [f"z_{j}"], [f"a_{j}"], **attrs))
+        a[j] = f"a_{j}"
+
+    outs = net._outputs
+    if len(outs) == 1 and isinstance(outs[0][1], slice):
+        h = a[outs[0][0]]
+    else:  # concatenate the output blocks, then put the columns in the declared order
+        nodes.append(helper.make_node("Concat", [a[j] for j, _ in outs], ["h_blocks"], axis=1))
+        order = np.concatenate([np.arange(c.start, c.stop) if isinstance(c, slice) else c for _, c in outs])
+        inverse = np.argsort(order)
+        inits.append(numpy_helper.from_array(inverse.astype(np.int64), "h_columns"))
+        nodes.append(helper.make_node("Gather", ["h_blocks", "h_columns"], ["h"], axis=1))
+        h = "h"
+
+    n_out = net.n_outputs
+    out_shape = ["N", n_out]
+    if post is not None and post[0] == "unscale":
+        nodes.append(helper.make_node("Mul", [h, const("target_scale", post[2])], ["h_scaled"]))
+        nodes.append(helper.make_node("Add", ["h_scaled", const("target_mean", post[1])], [out_name]))
+    elif post is not None and post[0] == "binary":  # one sigmoid unit -> [1 - p, p]
+        nodes.append(helper.make_node("Sub", [const("one", np.ones((1, 1))), h], ["p_negative"]))
+        nodes.append(helper.make_node("Concat", ["p_negative", h], [out_name], axis=1))
+        out_shape = ["N", 2]
+    elif post is not None and post[0] == "flatten":
+        inits.append(numpy_helper.from_array(np.array([-1], dtype=np.int64), "flat_shape"))
+        nodes.append(helper.make_node("Reshape", [h, "flat_shape"], [out_name]))
+        out_shape = ["N"]
+    else:
+        nodes.append(helper.make_node("Identity", [h], [out_name]))
+
+    graph = helper.make_graph(
+        nodes, "deltaprop",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", net.n_inputs])],
+        [helper.make_tensor_value_info(out_name, TensorProto.FLOAT, out_shape)],
+        initializer=inits,
+    )
+    from . import __version__
+
+    onnx_model = helper.make_model(graph, producer_name="deltaprop", producer_version=__version__,
+                                   opset_imports=[helper.make_opsetid("", opset)])
+    onnx_model.ir_version = IR_VERSION
+    onnx.checker.check_model(onnx_model, full_check=True)
+    atomic_write_bytes(path, onnx_model.SerializeToString())

@@ -1,0 +1,419 @@
+"""scikit-learn estimators: ``DeltaClassifier`` and ``DeltaRegressor``.
+
+Thin shells: they validate with scikit-learn's own helpers, build a
+``Network.layered`` and call :func:`deltaprop.train`. What they add to scikit-learn's
+MLP: an activation per hidden layer (or a registered custom one), early stopping on
+the validation *cost*, ``partial_fit`` and ``warm_start`` that keep the optimizer's
+state, every optimizer of deltaprop (L-BFGS, Rprop, AdamW, ...), and safe model files
+(``dp.save``/``dp.load``; pickling also works, as scikit-learn requires).
+
+Needs scikit-learn (``pip install 'deltaprop[datasets]'``).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.preprocessing import LabelBinarizer
+    from sklearn.utils import check_random_state
+    from sklearn.utils.multiclass import check_classification_targets, type_of_target
+    from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+except ImportError as exc:  # pragma: no cover
+    raise ImportError(
+        "deltaprop.sklearn needs scikit-learn >= 1.6: pip install 'deltaprop[datasets]' (or pip install scikit-learn)"
+    ) from exc
+
+from ._validation import as_sample_weight
+from .activations import get_activation
+from .network import Network
+from .optimizers import get_optimizer
+from .training import Callback, History, train
+
+__all__ = ["DeltaClassifier", "DeltaRegressor"]
+
+
+class _Verbose(Callback):
+    """Prints one line per epoch when ``verbose`` (the estimator, not the library, prints)."""
+
+    def on_epoch_end(self, run, epoch, record):
+        extra = "" if record["val_cost"] is None else f", validation cost = {record['val_cost']:.8f}"
+        print(f"Epoch {epoch}, cost = {record['cost']:.8f}{extra}")
+
+
+class _DeltaEstimator(BaseEstimator):
+    """Shared parameters, validation and training of the two estimators."""
+
+    def __init__(
+        self,
+        hidden=(100,),
+        activation="relu",
+        *,
+        cost=None,
+        optimizer="adam",
+        learning_rate=None,
+        batch_size="auto",
+        epochs=200,
+        weight_decay=1e-4,
+        early_stopping=None,
+        validation_fraction=0.1,
+        random_state=None,
+        dtype="float64",
+        verbose=0,
+        warm_start=False,
+    ):
+        self.hidden = hidden
+        self.activation = activation
+        self.cost = cost
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+        self.dtype = dtype
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # --- the one table of parameter checks, run in fit ------------------------------------
+
+    def _check_params(self):
+        hidden = self.hidden
+        if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
+            hidden = (hidden,)
+        try:
+            hidden = tuple(int(h) for h in hidden)
+        except (TypeError, ValueError):
+            raise ValueError(f"hidden must be a sequence of layer sizes such as (100,), got {self.hidden!r}") from None
+        if any(h < 1 for h in hidden):
+            raise ValueError(f"hidden layer sizes must be >= 1, got {self.hidden!r}")
+        acts = [self.activation] * len(hidden) if isinstance(self.activation, str) else list(self.activation)
+        if len(acts) != len(hidden):
+            raise ValueError(f"activation lists {len(acts)} names for {len(hidden)} hidden layers")
+        for a in acts:
+            if get_activation(a).output_only:
+                raise ValueError(f"activation {a!r} may only be used on outputs")
+        get_optimizer(self.optimizer, self.learning_rate)  # raises for a bad name or rate
+        checks = [
+            (self.batch_size == "auto" or self.batch_size is None
+             or (isinstance(self.batch_size, numbers.Integral) and self.batch_size >= 1),
+             "batch_size must be 'auto', None (full batch) or an int >= 1"),
+            (isinstance(self.epochs, numbers.Integral) and not isinstance(self.epochs, bool) and self.epochs >= 1,
+             "epochs must be an int >= 1"),
+            (isinstance(self.weight_decay, numbers.Real) and 0 <= self.weight_decay < np.inf,
+             "weight_decay must be a finite number >= 0"),
+            (self.early_stopping is None or self.early_stopping is False
+             or (isinstance(self.early_stopping, numbers.Integral) and self.early_stopping >= 1),
+             "early_stopping must be None/False or a patience (an int >= 1)"),
+            (isinstance(self.validation_fraction, numbers.Real) and 0 < self.validation_fraction < 1,
+             "validation_fraction must be in (0, 1)"),
+            (self.dtype in ("float32", "float64", np.float32, np.float64), "dtype must be 'float32' or 'float64'"),
+            (self.cost in (None, "squared", "cross_entropy", "cross-entropy"),
+             "cost must be None (the default for the task), 'squared' or 'cross_entropy'"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(f"{message}; got {type(self).__name__}({self._param_repr(message)})")
+        return hidden, acts
+
+    def _param_repr(self, message):
+        name = message.split(" ")[0]
+        return f"{name}={getattr(self, name, None)!r}"
+
+    # --- fitting -----------------------------------------------------------------------------
+
+    def _build(self, n_features, n_outputs, output, cost, hidden, acts):
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        self._seed = int(seed)
+        return Network.layered([n_features, *hidden, n_outputs], hidden=acts, output=output, cost=cost,
+                               weight_decay=float(self.weight_decay), dtype=np.dtype(self.dtype).name, seed=self._seed)
+
+    def _train(self, X, Y, sample_weight, epochs, first_call):
+        net = self.network_
+        n = X.shape[0]
+        batch = self.batch_size
+        if get_optimizer(self.optimizer).full_batch or batch is None:
+            batch = None
+        elif batch == "auto":
+            batch = min(200, n)
+        patience = self.early_stopping if self.early_stopping not in (None, False) else None
+        if patience is not None and n < 10:
+            patience = None  # too few examples to hold any out
+        history = train(
+            net, X, Y, optimizer=self.optimizer, learning_rate=self.learning_rate, batch_size=batch, epochs=epochs,
+            shuffle=True, seed=self._seed, validation_split=self.validation_fraction if patience else None,
+            early_stopping=patience, sample_weight=sample_weight, callbacks=[_Verbose()] if self.verbose else [],
+            metric=None, warm_start=not first_call,
+        )
+        self.history_ = history
+        self.loss_curve_ = list(history["cost"])
+        self.n_iter_ = len(history)
+        return self
+
+    def _prepare(self, X, y, reset):
+        X, y = validate_data(self, X, y, reset=reset, multi_output=True, dtype=[np.float64, np.float32],
+                             y_numeric=isinstance(self, RegressorMixin))
+        return X, y
+
+    def _sample_weight(self, sample_weight, n):
+        if sample_weight is None:
+            return None
+        return as_sample_weight(np.asarray(sample_weight, dtype=np.float64), n_rows=n, dtype=np.float64)
+
+    def _fit(self, X, y, sample_weight, *, partial, classes=None):
+        first = not (partial or self.warm_start) or not hasattr(self, "network_")
+        hidden, acts = self._check_params()
+        X, y = self._prepare(X, y, reset=first)
+        sample_weight = self._sample_weight(sample_weight, X.shape[0])
+        Y = self._targets(y, first, classes)
+        if first:
+            output, cost = self._output_and_cost()
+            self.network_ = self._build(X.shape[1], Y.shape[1], output, cost, hidden, acts)
+        X = X.astype(self.network_.dtype, copy=False)
+        return self._train(X, Y, sample_weight, 1 if partial else self.epochs, first)
+
+    def _forward(self, X):
+        check_is_fitted(self, "network_")
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self.network_.predict(X.astype(self.network_.dtype, copy=False)).astype(np.float64)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.non_deterministic = False
+        return tags
+
+    # --- safe files --------------------------------------------------------------------------
+
+    def _deltaprop_record_(self):
+        from .io.modelfile import _clean, _network_record
+
+        check_is_fitted(self, "network_")
+        tensors, rec = _network_record(self.network_)
+        est = {
+            "class": type(self).__name__,
+            "params": _clean({k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()
+                              if k != "random_state" or isinstance(v, (int, type(None)))}),
+            "fitted": _clean(self._fitted_record()),
+            "history": _clean(self.history_.to_dict()) if hasattr(self, "history_") else None,
+        }
+        return "estimator", tensors, {"network": rec, "estimator": est}
+
+    def _fitted_record(self):
+        record = {"n_features_in_": int(self.n_features_in_), "seed": getattr(self, "_seed", 0)}
+        if hasattr(self, "feature_names_in_"):
+            record["feature_names_in_"] = [str(n) for n in self.feature_names_in_]
+        return record
+
+
+class DeltaClassifier(ClassifierMixin, _DeltaEstimator):
+    """A feed-forward classifier trained by deltaprop's backpropagation.
+
+    Multi-class targets get softmax outputs, binary targets one sigmoid output, and
+    multilabel indicator targets one sigmoid per label, all with cross-entropy.
+
+    Parameters
+    ----------
+    hidden : tuple of int, default (100,)
+        Units per hidden layer.
+    activation : str or list of str, default "relu"
+        One activation for every hidden layer, or one per layer (any registered name).
+    cost : {None, "cross_entropy", "squared"}, default None
+        None is cross-entropy.
+    optimizer : str, default "adam"
+        Any of deltaprop's: sgd, momentum, nesterov, adam, adamw, rprop, lbfgs.
+    learning_rate : float, optional
+        Default: the optimizer's (adam 0.001).
+    batch_size : int, None or "auto", default "auto"
+        "auto" is min(200, n_samples) like scikit-learn; None the full batch.
+    epochs : int, default 200
+    weight_decay : float, default 1e-4
+        lambda in + lambda/2 sum W^2 (never the biases).
+    early_stopping : int, optional
+        Patience: stop after this many epochs without a lower *validation cost*, and
+        restore the best epoch's parameters.
+    validation_fraction : float, default 0.1
+        Held out for early stopping.
+    random_state : int, RandomState or None
+    dtype : {"float64", "float32"}, default "float64"
+    verbose : int, default 0
+        Print one line per epoch.
+    warm_start : bool, default False
+        ``fit`` continues from the current parameters and the optimizer's state.
+
+    Attributes
+    ----------
+    network_ : Network
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when X had string column names.
+    history_ : History
+    loss_curve_ : list of float
+        Training cost per epoch.
+    n_iter_ : int
+        Epochs of the last fit.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from deltaprop.sklearn import DeltaClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = DeltaClassifier(hidden=(16,), learning_rate=0.01, random_state=0).fit(X, y)
+    >>> clf.score(X, y) > 0.9
+    True
+    """
+
+    def _output_and_cost(self):
+        cost = "cross_entropy" if self.cost in (None, "cross-entropy") else self.cost
+        return ("sigmoid" if self._binarizer_kind != "multiclass" else "softmax"), cost
+
+    def _targets(self, y, first, classes):
+        if first:
+            if y.ndim == 2 and y.shape[1] == 1:
+                y = column_or_1d(y, warn=True)
+            check_classification_targets(y)
+            kind = type_of_target(y)
+            lb = LabelBinarizer()
+            lb.fit(classes if classes is not None else y)
+            if len(lb.classes_) < 2 and kind != "multilabel-indicator":
+                label = lb.classes_[0].item() if hasattr(lb.classes_[0], "item") else lb.classes_[0]
+                raise ValueError(f"the target has only one class ({label!r}); a classifier needs at least two")
+            self._label_binarizer = lb
+            self.classes_ = lb.classes_
+            self._binarizer_kind = "multilabel" if kind == "multilabel-indicator" else (
+                "binary" if len(lb.classes_) == 2 else "multiclass")
+        elif y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self._binarizer_kind != "multilabel":
+            unseen = np.setdiff1d(np.unique(y), self.classes_)
+            if unseen.size:
+                raise ValueError(f"labels not seen in the first fit: {unseen.tolist()[:5]}; "
+                                 f"classes are {self.classes_.tolist()[:10]}")
+        return self._label_binarizer.transform(y).astype(np.float64)
+
+    def fit(self, X, y, sample_weight=None):
+        """Train on X of shape (n_samples, n_features) and labels y; returns self."""
+        return self._fit(X, y, sample_weight, partial=False)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch on (X, y), continuing the parameters and the optimizer's state.
+
+        ``classes`` (all labels) is required on the first call unless y shows them all.
+        """
+        if not hasattr(self, "network_") and classes is None:
+            classes = None  # the first batch's labels define the classes
+        return self._fit(X, y, sample_weight, partial=True, classes=classes)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes) (multilabel: one column per label)."""
+        h = self._forward(X)
+        if self._binarizer_kind == "binary":
+            return np.hstack([1 - h, h])
+        return h
+
+    def predict(self, X):
+        """Labels, shape (n_samples,) (multilabel: an indicator matrix)."""
+        h = self._forward(X)
+        if self._binarizer_kind == "multilabel":
+            return (h > 0.5).astype(int)
+        if self._binarizer_kind == "binary":
+            return self.classes_[(h[:, 0] > 0.5).astype(int)]
+        return self.classes_[h.argmax(axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    def _fitted_record(self):
+        record = super()._fitted_record()
+        record["classes_"] = self.classes_.tolist()
+        record["kind"] = self._binarizer_kind
+        return record
+
+
+class DeltaRegressor(RegressorMixin, _DeltaEstimator):
+    """A feed-forward regressor trained by deltaprop's backpropagation: identity outputs, squared cost.
+
+    Parameters are those of :class:`DeltaClassifier` (``cost`` must be None or "squared").
+    Multi-output targets (y of shape (n_samples, n_outputs)) get one output unit each.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deltaprop.sklearn import DeltaRegressor
+    >>> X = np.linspace(-1, 1, 50).reshape(-1, 1); y = X[:, 0] ** 2
+    >>> reg = DeltaRegressor(hidden=(20,), activation="tanh", learning_rate=0.01, epochs=500, random_state=0)
+    >>> reg.fit(X, y).score(X, y) > 0.9
+    True
+    """
+
+    def _output_and_cost(self):
+        if self.cost not in (None, "squared"):
+            raise ValueError(f"DeltaRegressor takes cost=None or 'squared', got {self.cost!r}")
+        return "identity", "squared"
+
+    def _targets(self, y, first, classes):
+        y = np.asarray(y, dtype=np.float64)
+        if first:
+            self._y_1d = y.ndim == 1
+        return y.reshape(-1, 1) if y.ndim == 1 else y
+
+    def fit(self, X, y, sample_weight=None):
+        """Train on X of shape (n_samples, n_features) and y of shape (n_samples,) or (n_samples, n_outputs)."""
+        return self._fit(X, y, sample_weight, partial=False)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch on (X, y), continuing the parameters and the optimizer's state."""
+        return self._fit(X, y, sample_weight, partial=True)
+
+    def predict(self, X):
+        """Predictions, shape (n_samples,) or (n_samples, n_outputs)."""
+        h = self._forward(X)
+        return h[:, 0] if self._y_1d else h
+
+    def _fitted_record(self):
+        record = super()._fitted_record()
+        record["y_1d"] = bool(self._y_1d)
+        return record
+
+
+def _estimator_from_record(est: dict, net: Network, path: str):
+    """Rebuild a fitted estimator from a model file's record (see deltaprop.io.modelfile)."""
+    from .io.modelfile import FileFormatError
+
+    try:
+        cls = {"DeltaClassifier": DeltaClassifier, "DeltaRegressor": DeltaRegressor}[est["class"]]
+        params = dict(est["params"])
+        if isinstance(params.get("hidden"), list):
+            params["hidden"] = tuple(params["hidden"])
+        obj = cls(**params)
+        fitted = est["fitted"]
+        obj.network_ = net
+        obj.n_features_in_ = int(fitted["n_features_in_"])
+        obj._seed = int(fitted.get("seed", 0))
+        if "feature_names_in_" in fitted:
+            obj.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
+        if cls is DeltaClassifier:
+            obj.classes_ = np.asarray(fitted["classes_"])
+            obj._binarizer_kind = fitted["kind"]
+            lb = LabelBinarizer()
+            lb.fit(obj.classes_ if obj._binarizer_kind != "multilabel" else np.eye(len(obj.classes_), dtype=int))
+            obj._label_binarizer = lb
+        else:
+            obj._y_1d = bool(fitted["y_1d"])
+        if est.get("history"):
+            obj.history_ = History.from_dict(est["history"])
+            obj.loss_curve_ = list(obj.history_["cost"])
+            obj.n_iter_ = len(obj.history_)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FileFormatError(f"{path}: the estimator record is invalid ({type(exc).__name__}: {exc})") from None
+    if obj.n_features_in_ != net.n_inputs:
+        raise FileFormatError(f"{path}: the estimator expects {obj.n_features_in_} features, its network {net.n_inputs}")
+    return obj

@@ -23,6 +23,7 @@ from .io import load, save
 from .io.modelfile import FileFormatError
 from .model import Model
 from .export import export_onnx
+from .explain import explain
 
 __version__ = "0.1.0"
 
@@ -46,6 +47,7 @@ __all__ = [
     "Edge",
     "FileFormatError",
     "Model",
+    "explain",
     "export_onnx",
     "load",
     "save",

@@ -1,4 +1,4 @@
-"""The ``deltaprop`` command: train, predict, evaluate, gradcheck, info, export, datasets, plot.
+"""The ``deltaprop`` command: train, predict, evaluate, gradcheck, explain, info, export, datasets, plot.
 
 A thin shell around the library: it reads files, chooses sensible defaults, shows
 progress, and turns every error into one or two lines and an exit code:
@@ -729,6 +729,53 @@ def cmd_info(args) -> int:
     return EXIT_OK
 
 
+def cmd_explain(args) -> int:
+    from .explain import explain
+
+    rng = np.random.default_rng(args.seed)
+    if args.layers:
+        if args.model:
+            raise UsageError("give either MODEL DATA or --layers, not both")
+        sizes = _int_list(args.layers, "--layers")
+        if len(sizes) < 2:
+            raise UsageError("--layers needs at least an input and an output size, such as 2,3,2")
+        cost = args.cost.replace("-", "_")
+        net = Network.layered(sizes, hidden=args.activation, output=args.output, cost=cost,
+                              weight_decay=args.weight_decay, dtype="float64", seed=args.seed)
+        x = np.round(rng.normal(size=(1, sizes[0])), 2)
+        if cost == "cross_entropy" and args.output == "softmax":
+            y = np.eye(sizes[-1])[[rng.integers(sizes[-1])]]
+        else:
+            y = np.round(rng.uniform(size=(1, sizes[-1])), 2) if cost == "squared" else rng.integers(0, 2, (1, sizes[-1]))
+    else:
+        if not (args.model and args.data):
+            raise UsageError("give MODEL DATA --row N (with --target COL), or --layers 2,3,2")
+        if not args.target:
+            raise UsageError("--target COLUMN is required with MODEL DATA: backprop needs the true value")
+        try:
+            rows = [int(r) for r in str(args.row).split(",")]
+        except ValueError:
+            raise UsageError(f"--row takes row numbers such as 3 or 1,2; got {args.row!r}") from None
+        model = _load_model(args.model)
+        ds = _model_inputs(model, args, need_target=True)
+        bad = [r for r in rows if not 1 <= r <= len(ds.X)]
+        if bad:
+            raise UsageError(f"--row {bad[0]}: {args.data} has data rows 1..{len(ds.X)}")
+        idx = np.array(rows) - 1
+        net = model.network
+        x, y = model.inputs(ds.X[idx]), model.targets(ds.y[idx])
+    ex = explain(net, x, y, notation=args.notation)
+    text = {"text": ex.to_text, "markdown": ex.to_markdown, "html": ex.to_html}[args.format]()
+    if args.out:
+        check_writable(args.out, "--out")
+        atomic_write_bytes(args.out, text.encode("utf-8"))
+        if not args.quiet:
+            _console(stderr=True).print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
 def cmd_export(args) -> int:
     from .export import export_onnx
 
@@ -848,6 +895,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("datasets", parents=[common], help="list the built-in data sets")
     p.set_defaults(func=cmd_datasets)
+
+    p = sub.add_parser("explain", parents=[common, data], help="every z, a, delta and gradient of one example, checked")
+    p.add_argument("model", nargs="?", metavar="MODEL")
+    p.add_argument("data", nargs="?", metavar="DATA")
+    p.add_argument("--target", metavar="COL")
+    p.add_argument("--row", default="1", help="data row(s) to explain, 1 = the first after the header (e.g. 3 or 1,2)")
+    p.add_argument("--layers", metavar="SIZES", help="explain a random layered network instead, e.g. 2,3,2")
+    p.add_argument("--activation", default="sigmoid", help="hidden activation with --layers (default sigmoid)")
+    p.add_argument("--output", default="sigmoid", help="output activation with --layers (default sigmoid)")
+    p.add_argument("--cost", default="squared", help="cost with --layers (default squared)")
+    p.add_argument("--weight-decay", type=_nonneg_float, default=0.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--notation", choices=["ufldl", "aima"], default="ufldl")
+    p.add_argument("--format", choices=["text", "markdown", "html"], default="text")
+    p.add_argument("--out", metavar="FILE", help="write to FILE instead of the terminal")
+    p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("export", parents=[common], help="write a model as ONNX (needs the onnx extra)")
     p.add_argument("model", metavar="MODEL")

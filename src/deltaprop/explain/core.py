@@ -1,0 +1,288 @@
+"""Every number of one backprop pass, unit by unit and weight by weight, checked.
+
+:func:`explain` runs the network on a float64 copy, then rebuilds each quantity from its
+defining sum (not from the engine's matrices) and asserts that the two agree: every z as
+sum_j W_ij a_j + b_i, every hidden delta as f'(z_i) sum_j W_ji delta_j over the units it
+feeds, every gradient as the mean of a_j delta_i plus lambda W_ij, and beside each gradient
+its central finite difference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._validation import as_matrix, as_targets
+from ..network import Network
+from .notation import Notation
+
+__all__ = ["Explanation", "explain", "Term", "UnitForward", "UnitDelta", "ParamGrad"]
+
+MAX_FD_PARAMS = 5000  # larger networks are explained without finite differences
+
+
+@dataclass
+class Term:
+    """One product of a sum: ``weight * value`` per example (``source`` None for a bias)."""
+
+    source: tuple | None
+    target: tuple
+    weight: float
+    value: np.ndarray
+    product: np.ndarray
+    edge: tuple | None = None  # (e, row, col) into net.W, for the diagram
+
+
+@dataclass
+class UnitForward:
+    unit: tuple
+    activation: str | None
+    terms: list
+    bias: float | None
+    z: np.ndarray | None
+    a: np.ndarray
+
+
+@dataclass
+class UnitDelta:
+    """delta_i = dJ_x/dz_i per example (seed 000's sign); ``rule`` names how it was made."""
+
+    unit: tuple
+    delta: np.ndarray
+    fprime: np.ndarray | None
+    terms: list
+    total: np.ndarray | None  # the sum over successors, for hidden units
+    output_part: np.ndarray | None  # the cost's own contribution, for output units
+    rule: str
+    h: np.ndarray | None = None
+    y: np.ndarray | None = None
+
+
+@dataclass
+class ParamGrad:
+    kind: str  # "W" or "b"
+    source: tuple | None
+    target: tuple
+    value: float
+    per_example: np.ndarray  # a_source * delta_target (or delta_target for a bias)
+    average: float  # (1/m) sum, or the sample-weighted mean
+    decay: float  # lambda W (+ l1 sign(W)); 0 for a bias
+    total: float  # backprop's dJ/dparam
+    numeric: float | None
+    rel_error: float | None
+    index: int  # position in net.params
+
+
+@dataclass
+class Explanation:
+    """All the numbers of :func:`explain`; render with ``to_text``, ``to_markdown``, ``to_html``."""
+
+    net: Network
+    notation: Notation
+    X: np.ndarray
+    Y: np.ndarray
+    weights: np.ndarray  # the factors of the mean (1/m each, or normalised sample weights)
+    J: float
+    data_cost: float
+    decay_cost: float
+    losses: np.ndarray
+    forward: list
+    deltas: list
+    grads: list
+    max_rel_error: float | None
+    tol: float = 1e-6
+    notes: list = field(default_factory=list)
+
+    @property
+    def m(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def passed(self) -> bool | None:
+        """Every gradient within ``tol`` of its finite difference (None if not checked)."""
+        return None if self.max_rel_error is None else self.max_rel_error < self.tol
+
+    def to_text(self) -> str:
+        from .render import to_text
+
+        return to_text(self)
+
+    def to_markdown(self) -> str:
+        from .render import to_markdown
+
+        return to_markdown(self)
+
+    def to_html(self) -> str:
+        from .html import to_html
+
+        return to_html(self)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
+def _output_rule(cost: str, act: str) -> str:
+    if cost == "squared" and act == "identity":
+        return "squared-identity"
+    if cost == "squared" and act == "softmax":
+        return "squared-softmax"
+    if cost == "squared":
+        return "squared"
+    return "cross-entropy"  # sigmoid or softmax: delta = h - y
+
+
+def explain(net: Network, x, y, notation: str = "ufldl", *, sample_weight=None, check: bool = True) -> Explanation:
+    """Explain backprop on (x, y) number by number, in the textbook's notation.
+
+    Parameters
+    ----------
+    net : Network
+        Layered, block DAG or compiled unit graph; explained through a float64 copy.
+    x : array-like of shape (n_inputs,) or (m, n_inputs)
+        One example or a small batch.
+    y : array-like of shape (n_outputs,) or (m, n_outputs)
+    notation : {"ufldl", "aima"}, default "ufldl"
+        Seed 000's W, b, z, a, delta, f, J or seed 001's w, in, a, Delta, g, E.
+    sample_weight : array-like of shape (m,), optional
+    check : bool, default True
+        Compute each gradient's central finite difference (networks of up to 5000 parameters).
+
+    Returns
+    -------
+    Explanation
+
+    Examples
+    --------
+    >>> import deltaprop as dp
+    >>> net = dp.Network.layered([2, 3, 2], seed=0)
+    >>> ex = dp.explain(net, [1.0, 0.5], [0.0, 1.0])
+    >>> ex.passed
+    True
+    >>> print(ex.to_text().splitlines()[0])
+    deltaprop explain: backpropagation on 1 example, in UFLDL's notation (seed 000)
+    """
+    if not isinstance(net, Network):
+        raise ValueError(f"net must be a deltaprop Network, got {type(net).__name__}")
+    nota = Notation(notation, net)
+    x = np.asarray(x)
+    y = np.asarray(y)
+    if x.ndim == 1:
+        x = x.reshape(1, -1)
+    if y.ndim == 1 and x.shape[0] == 1 and net.n_outputs != 1:
+        y = y.reshape(1, -1)
+    net64 = net.copy(dtype="float64")
+    X = as_matrix(x, name="x", n_cols=net.n_inputs, dtype=np.float64)
+    Y = as_targets(y, name="y", n_rows=X.shape[0], n_cols=net.n_outputs, dtype=np.float64)
+    if X.shape[0] > 50:
+        raise ValueError(f"explain shows every number: give at most 50 examples, got {X.shape[0]}")
+    tr = net64.backprop(X, Y, sample_weight=sample_weight)
+    m = X.shape[0]
+    if sample_weight is None:
+        weights = np.full(m, 1.0 / m)
+    else:
+        w = np.asarray(sample_weight, dtype=np.float64)
+        weights = w / w.sum()
+
+    # 1. forward: z_i = sum_p W_ip a_p + b_i, rebuilt term by term
+    forward = [UnitForward((0, i), None, [], None, None, X[:, i]) for i in range(net64.n_inputs)]
+    for j in range(1, len(net64.blocks)):
+        bias_mask = net64.blocks[j].bias
+        for i in range(net64.blocks[j].units):
+            terms = []
+            for e, k in net64._pred[j]:
+                mask = net64.edges[e].mask
+                for p in range(net64.blocks[k].units):
+                    if mask is not None and not mask[i, p]:
+                        continue
+                    w = float(net64.W[e][i, p])
+                    terms.append(Term((k, p), (j, i), w, tr.a[k][:, p], w * tr.a[k][:, p], (e, i, p)))
+            has_bias = bias_mask is None or bias_mask[i]
+            b = float(net64.b[j - 1][i]) if has_bias else None
+            z = sum((t.product for t in terms), np.zeros(m)) + (b or 0.0)
+            np.testing.assert_allclose(z, tr.z[j][:, i], rtol=1e-9, atol=1e-12)
+            forward.append(UnitForward((j, i), net64.blocks[j].activation, terms, b, tr.z[j][:, i], tr.a[j][:, i]))
+
+    # 2-3. deltas, in the order backprop computes them (last block first)
+    out_cols = dict(net64._outputs)
+    deltas = []
+    for j in range(len(net64.blocks) - 1, 0, -1):
+        act = net64._acts[j]
+        for i in range(net64.blocks[j].units):
+            terms = []
+            for e, s in net64._succ[j]:
+                mask = net64.edges[e].mask
+                for r in range(net64.blocks[s].units):
+                    if mask is not None and not mask[r, i]:
+                        continue
+                    w = float(net64.W[e][r, i])  # W_ri: the weight *from* this unit i *to* unit r
+                    terms.append(Term((j, i), (s, r), w, tr.delta[s][:, r], w * tr.delta[s][:, r], (e, r, i)))
+            total = sum((t.product for t in terms), np.zeros(m)) if terms else None
+            fprime = act.fprime(tr.z[j][:, i:i + 1], tr.a[j][:, i:i + 1])[:, 0] if act.elementwise else None
+            output_part = h = yy = None
+            rule = "hidden"
+            if j in out_cols:
+                cols = out_cols[j]
+                col = (np.arange(cols.start, cols.stop) if isinstance(cols, slice) else cols)[i]
+                h, yy = tr.a[j][:, i], Y[:, col]
+                rule = _output_rule(net64.cost.name, act.name)
+                hidden_part = fprime * total if (total is not None and fprime is not None) else 0.0
+                output_part = tr.delta[j][:, i] - hidden_part
+            elif fprime is not None:
+                np.testing.assert_allclose(fprime * total, tr.delta[j][:, i], rtol=1e-9, atol=1e-12)
+            deltas.append(UnitDelta((j, i), tr.delta[j][:, i], fprime, terms, total, output_part, rule, h, yy))
+
+    # 4. gradients: the mean of a_j delta_i, plus lambda W_ij; the central difference beside it
+    grads = []
+    free = net64.free
+    do_fd = check and int(free.sum()) <= MAX_FD_PARAMS
+    Xc, Yc = X, Y
+    sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    offsets_W = [o for o, _ in net64._w_spans]
+    for e, edge in enumerate(net64.edges):
+        k, j = edge.source, edge.target
+        for i in range(net64.blocks[j].units):
+            for p in range(net64.blocks[k].units):
+                if edge.mask is not None and not edge.mask[i, p]:
+                    continue
+                per = tr.a[k][:, p] * tr.delta[j][:, i]
+                w = float(net64.W[e][i, p])
+                decay = net64.weight_decay * w + net64.l1 * float(np.sign(w))
+                idx = offsets_W[e] + i * net64.blocks[k].units + p
+                grads.append(ParamGrad("W", (k, p), (j, i), w, per, float(weights @ per), decay,
+                                       float(tr.dW[e][i, p]), None, None, idx))
+    for j in range(1, len(net64.blocks)):
+        bias_mask = net64.blocks[j].bias
+        off = net64._b_spans[j - 1][0]
+        for i in range(net64.blocks[j].units):
+            if bias_mask is not None and not bias_mask[i]:
+                continue
+            per = tr.delta[j][:, i]
+            grads.append(ParamGrad("b", None, (j, i), float(net64.b[j - 1][i]), per, float(weights @ per), 0.0,
+                                   float(tr.db[j - 1][i]), None, None, off + i))
+    for g in grads:
+        assert abs(g.average + g.decay - g.total) <= 1e-9 * max(1.0, abs(g.total)), "gradient decomposition"
+    max_err = None
+    if do_fd:
+        eps = 1e-5
+        p = net64.params
+        scale = max(abs(g.total) for g in grads) if grads else 1.0
+        floor = max(1e-3 * scale, 1e-12)
+        for g in grads:
+            old = p[g.index]
+            p[g.index] = old + eps
+            jp = net64._cost(Xc, Yc, sw)
+            p[g.index] = old - eps
+            jm = net64._cost(Xc, Yc, sw)
+            p[g.index] = old
+            g.numeric = (jp - jm) / (2 * eps)  # central difference
+            g.rel_error = abs(g.total - g.numeric) / max(abs(g.total), abs(g.numeric), floor)
+        max_err = max((g.rel_error for g in grads), default=0.0)
+    from ..backprop import regularization
+
+    decay_cost = regularization(net64)
+    notes = []
+    if check and not do_fd:
+        notes.append(f"finite differences skipped: the network has more than {MAX_FD_PARAMS} parameters")
+    return Explanation(net64, nota, X, Y, weights, tr.cost, tr.cost - decay_cost, decay_cost, tr.losses, forward,
+                       deltas, grads, max_err, notes=notes)

@@ -54,6 +54,10 @@ def _numeric_array(values, name: str) -> np.ndarray:
     if arr.dtype.kind == "c":
         raise ValueError(f"{name} has complex dtype {arr.dtype}; expected real numbers")
     if arr.dtype.kind == "O":
+        nones = np.argwhere(np.equal(arr, None))
+        if nones.size:
+            where = ", ".join(str(int(i)) for i in nones[0])
+            raise ValueError(f"{name} contains None at [{where}]; expected real numbers")
         try:
             return arr.astype(np.float64)
         except (ValueError, TypeError):
@@ -86,7 +90,8 @@ def as_matrix(values, *, name: str, n_cols: int | None, dtype, what: str = "feat
     if n_cols is not None and arr.shape[1] != n_cols:
         raise ValueError(f"{name} has {arr.shape[1]} {what}, but the network was built for {n_cols}")
     _check_finite(arr, name)
-    out = np.ascontiguousarray(arr, dtype=dtype)
+    with np.errstate(over="ignore"):  # reported just below, in words
+        out = np.ascontiguousarray(arr, dtype=dtype)
     if not np.isfinite(out).all():  # e.g. 1e300 overflows float32
         raise ValueError(f"{name} has values too large for {np.dtype(dtype).name}")
     return out

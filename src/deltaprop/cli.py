@@ -317,6 +317,9 @@ def cmd_train(args) -> int:
         _require_matplotlib()
     if args.checkpoint_dir:
         os.makedirs(args.checkpoint_dir, exist_ok=True)
+        from .io.modelfile import remove_stale_temporaries
+
+        remove_stale_temporaries(args.checkpoint_dir)  # half-written files of a killed run
         check_writable(os.path.join(args.checkpoint_dir, "checkpoint.probe"), "--checkpoint-dir")
 
     task = args.task or infer_task(ds.y)

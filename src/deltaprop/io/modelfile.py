@@ -505,6 +505,21 @@ def load_checkpoint(path) -> tuple:
     return model, record["config"]
 
 
+def remove_stale_temporaries(directory) -> int:
+    """Delete ``.tmp-*.part`` files a killed write left in ``directory``; returns how many."""
+    directory = os.fspath(directory)
+    removed = 0
+    if os.path.isdir(directory):
+        for name in os.listdir(directory):
+            if name.startswith(".tmp-") and name.endswith(".part"):
+                try:
+                    os.unlink(os.path.join(directory, name))
+                    removed += 1
+                except OSError:
+                    pass
+    return removed
+
+
 def _checkpoint_files(directory) -> list:
     directory = os.fspath(directory)
     if not os.path.isdir(directory):

@@ -128,7 +128,10 @@ def test_fuzz_metadata_records(tmp_path, record):
     tensors = {"W.0": np.zeros((2, 2)), "b.0": np.zeros(2)}
     if isinstance(record, dict):
         record = {**record, "format": "deltaprop", "format_version": 1}
-        record["checksum"] = modelfile._checksum(record, tensors)
+        try:
+            record["checksum"] = modelfile._checksum(record, tensors)
+        except ValueError:  # Infinity has no standard JSON form: the file gets no checksum
+            pass
     path = tmp_path / "meta.safetensors"
     path.write_bytes(st_save(tensors, metadata={"deltaprop": json.dumps(record)}))
     with pytest.raises((dp.FileFormatError, ValueError)):
@@ -157,7 +160,7 @@ def _fuzz_csv(tmp_path, header, rows, target):
         assert str(path) in str(exc) or "is empty" in str(exc)
         return
     assert ds.X.ndim == 2 and np.isfinite(ds.X).all()
-    assert ds.X.shape[0] == len(ds.y)
+    assert ds.y is None if target is None else ds.X.shape[0] == len(ds.y)
 
 
 @FAST

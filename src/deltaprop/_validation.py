@@ -65,8 +65,15 @@ def _numeric_array(values, name: str) -> np.ndarray:
     raise ValueError(f"{name} has dtype {arr.dtype} ({arr.dtype.kind!r}); expected real numbers")
 
 
+def _all_finite(arr: np.ndarray) -> bool:
+    """True when no NaN or infinity: min and max propagate both, and allocate nothing."""
+    if arr.size == 0 or arr.dtype.kind != "f":
+        return True
+    return bool(np.isfinite(arr.min()) and np.isfinite(arr.max()))
+
+
 def _check_finite(arr: np.ndarray, name: str) -> None:
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+    if not _all_finite(arr):
         bad = np.argwhere(~np.isfinite(arr))[0]
         where = ", ".join(str(int(i)) for i in bad)
         raise ValueError(f"{name} contains {float(arr[tuple(bad)])} at [{where}]; expected finite numbers")
@@ -92,7 +99,7 @@ def as_matrix(values, *, name: str, n_cols: int | None, dtype, what: str = "feat
     _check_finite(arr, name)
     with np.errstate(over="ignore"):  # reported just below, in words
         out = np.ascontiguousarray(arr, dtype=dtype)
-    if not np.isfinite(out).all():  # e.g. 1e300 overflows float32
+    if out.dtype.itemsize < arr.dtype.itemsize and not _all_finite(out):  # e.g. 1e300 overflows float32
         raise ValueError(f"{name} has values too large for {np.dtype(dtype).name}")
     return out
 

@@ -53,6 +53,8 @@ class Activation:
     fprime: DerivFn | None
     output_only: bool = False
     elementwise: bool = True
+    f_into: Callable | None = None  # f_into(z, out): a = f(z) written into out (may be z itself)
+    fprime_into: Callable | None = None  # fprime_into(z, a, out): f'(z) written into out
 
     def backward(self, z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
         """dJ/dz from dJ/da = ``g``: f'(z) * g, or softmax's Jacobian-vector product."""
@@ -60,6 +62,30 @@ class Activation:
             return self.fprime(z, a) * g
         # softmax: da_i/dz_k = a_i (1[i=k] - a_k), so dJ/dz_k = a_k (g_k - sum_i g_i a_i)
         return a * (g - np.sum(g * a, axis=1, keepdims=True))
+
+    def forward_into(self, z: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """a = f(z) into ``out`` without allocating (the training hot path)."""
+        if self.f_into is not None:
+            self.f_into(z, out)
+        else:
+            out[...] = self.f(z)
+        return out
+
+    def backward_into(self, z: np.ndarray, a: np.ndarray, g: np.ndarray, out: np.ndarray,
+                      scratch: np.ndarray) -> np.ndarray:
+        """out = f'(z) * g without allocating; ``out`` may be ``g``; ``scratch`` is a same-shape buffer."""
+        if not self.elementwise:
+            out[...] = self.backward(z, a, g)
+        elif self.fprime_into is not None:
+            fp = self.fprime_into(z, a, scratch)
+            if fp is None:  # identity: f' = 1
+                if out is not g:
+                    out[...] = g
+            else:
+                np.multiply(g, fp, out=out)
+        else:
+            np.multiply(g, self.fprime(z, a), out=out)
+        return out
 
 
 # --- the built-in pairs -----------------------------------------------------------
@@ -127,16 +153,94 @@ def _softmax(z):
     return e
 
 
+# --- the same pairs, writing into preallocated buffers (used by the training loop) ---------
+
+
+def _identity_into(z, out):
+    if out is not z:
+        np.copyto(out, z)
+
+
+def _leaky_relu_into(z, out):
+    np.multiply(z, _LEAK, out=out)
+    np.maximum(z, out, out=out)  # max(z, 0.01 z) is z for z > 0, 0.01 z otherwise
+
+
+def _elu_into(z, out):
+    np.minimum(z, 0.0, out=out)
+    np.expm1(out, out=out)
+    np.maximum(out, z, out=out)  # e^z - 1 >= z everywhere, with equality at 0
+
+
+def _softmax_into(z, out):
+    np.subtract(z, z.max(axis=1, keepdims=True), out=out)
+    np.exp(out, out=out)
+    out /= out.sum(axis=1, keepdims=True)
+
+
+def _identity_prime_into(z, a, out):
+    return None  # f' = 1: backward_into passes g through
+
+
+def _sigmoid_into(z, out):
+    expit(z, out=out)
+
+
+def _tanh_into(z, out):
+    np.tanh(z, out=out)
+
+
+def _relu_into(z, out):
+    np.maximum(z, 0.0, out=out)
+
+
+def _softplus_into(z, out):
+    np.logaddexp(0.0, z, out=out)
+
+
+def _sigmoid_prime_into(z, a, out):
+    np.subtract(1.0, a, out=out)
+    out *= a
+    return out
+
+
+def _tanh_prime_into(z, a, out):
+    np.multiply(a, a, out=out)
+    np.subtract(1.0, out, out=out)
+    return out
+
+
+def _relu_prime_into(z, a, out):
+    return np.greater(z, 0, out=out, casting="unsafe")
+
+
+def _leaky_relu_prime_into(z, a, out):
+    np.greater(z, 0, out=out, casting="unsafe")
+    out *= 1.0 - _LEAK
+    out += _LEAK
+    return out
+
+
+def _softplus_prime_into(z, a, out):
+    return expit(z, out=out)
+
+
+def _elu_prime_into(z, a, out):
+    np.add(a, 1.0, out=out)
+    return np.minimum(out, 1.0, out=out)  # 1 for z > 0 (where a + 1 > 1), e^z = a + 1 otherwise
+
+
 _REGISTRY: dict[str, Activation] = {}
 _BUILTIN = (
-    Activation("identity", _identity, _identity_prime),
-    Activation("sigmoid", _sigmoid, _sigmoid_prime),
-    Activation("tanh", np.tanh, _tanh_prime),
-    Activation("relu", _relu, _relu_prime),
-    Activation("leaky_relu", _leaky_relu, _leaky_relu_prime),
-    Activation("softplus", _softplus, _softplus_prime),
-    Activation("elu", _elu, _elu_prime),
-    Activation("softmax", _softmax, None, output_only=True, elementwise=False),
+    Activation("identity", _identity, _identity_prime, f_into=_identity_into, fprime_into=_identity_prime_into),
+    Activation("sigmoid", _sigmoid, _sigmoid_prime, f_into=_sigmoid_into, fprime_into=_sigmoid_prime_into),
+    Activation("tanh", np.tanh, _tanh_prime, f_into=_tanh_into, fprime_into=_tanh_prime_into),
+    Activation("relu", _relu, _relu_prime, f_into=_relu_into, fprime_into=_relu_prime_into),
+    Activation("leaky_relu", _leaky_relu, _leaky_relu_prime, f_into=_leaky_relu_into,
+               fprime_into=_leaky_relu_prime_into),
+    Activation("softplus", _softplus, _softplus_prime, f_into=_softplus_into, fprime_into=_softplus_prime_into),
+    Activation("elu", _elu, _elu_prime, f_into=_elu_into, fprime_into=_elu_prime_into),
+    Activation("softmax", _softmax, None, output_only=True, elementwise=False, f_into=_softmax_into),
 )
 for _act in _BUILTIN:
     _REGISTRY[_act.name] = _act

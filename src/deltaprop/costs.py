@@ -27,11 +27,6 @@ from .activations import Activation
 __all__ = ["Cost", "get_cost", "available_costs"]
 
 
-def _logsumexp_rows(z: np.ndarray) -> np.ndarray:
-    zmax = z.max(axis=1, keepdims=True)
-    return (zmax + np.log(np.exp(z - zmax).sum(axis=1, keepdims=True)))[:, 0]
-
-
 @dataclass(frozen=True)
 class Cost:
     """A cost function, evaluated block by block over the output blocks.
@@ -74,26 +69,44 @@ class Cost:
 
     # -- value and delta ------------------------------------------------------------
 
-    def loss(self, z: np.ndarray, a: np.ndarray, y: np.ndarray, act: Activation) -> np.ndarray:
-        """Per-example loss of one output block, shape (m,), summed over its units."""
+    def loss_and_delta_into(self, z: np.ndarray, a: np.ndarray, y: np.ndarray, act: Activation,
+                            delta: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+        """Per-example loss of one output block, shape (m,), summed over its units; writes
+        delta(nl) = dJ_x/dz(nl) per example (not yet averaged over m) into ``delta``.
+
+        ``scratch`` is a buffer of z's shape. Nothing of z's size is allocated.
+        """
         if self.name == "squared":
-            r = a - y
-            return 0.5 * np.einsum("ij,ij->i", r, r)  # 1/2 ||h(x) - y||^2
+            np.subtract(a, y, out=delta)  # h - y
+            L = 0.5 * np.einsum("ij,ij->i", delta, delta)  # 1/2 ||h(x) - y||^2
+            if act.name != "identity":  # identity: f'(z) = 1, so -(y - a) f'(z) = h - y exactly
+                act.backward_into(z, a, delta, delta, scratch)  # delta(nl) = -(y - a) .* f'(z(nl))
+            return L
         if act.name == "sigmoid":
             # -[y log s(z) + (1-y) log(1-s(z))] = log(1 + e^z) - y z, stable for any z
-            return np.sum(np.logaddexp(0.0, z) - y * z, axis=1)
-        # softmax: -sum_k y_k log softmax(z)_k = logsumexp(z) - sum_k y_k z_k (rows of y sum to 1)
-        return _logsumexp_rows(z) - np.einsum("ij,ij->i", y, z)
-
-    def output_delta(self, z: np.ndarray, a: np.ndarray, y: np.ndarray, act: Activation) -> np.ndarray:
-        """delta(nl) = dJ_i/dz(nl) per example, shape (m, units); not yet averaged over m."""
-        if self.name == "squared":
-            if act.name == "identity":
-                return a - y  # f'(z) = 1, so -(y - a) f'(z) = h - y exactly
-            return act.backward(z, a, a - y)  # delta(nl) = -(y - a) .* f'(z(nl))
+            np.logaddexp(0.0, z, out=scratch)
+            scratch -= np.multiply(y, z, out=delta)
+            L = scratch.sum(axis=1)
+        else:
+            # softmax: -sum_k y_k log softmax(z)_k = logsumexp(z) - sum_k y_k z_k (rows of y sum to 1)
+            zmax = z.max(axis=1)
+            np.subtract(z, zmax[:, None], out=scratch)
+            np.exp(scratch, out=scratch)
+            L = zmax + np.log(scratch.sum(axis=1)) - np.einsum("ij,ij->i", y, z)
         # cross-entropy with sigmoid or softmax: the f'(z) cancels the 1/h of the log,
         # leaving delta(nl) = h - y exactly (softmax: because each row of y sums to 1)
-        return a - y
+        np.subtract(a, y, out=delta)
+        return L
+
+    def loss(self, z: np.ndarray, a: np.ndarray, y: np.ndarray, act: Activation) -> np.ndarray:
+        """Per-example loss of one output block, shape (m,), summed over its units."""
+        return self.loss_and_delta_into(z, a, y, act, np.empty_like(z), np.empty_like(z))
+
+    def output_delta(self, z: np.ndarray, a: np.ndarray, y: np.ndarray, act: Activation) -> np.ndarray:
+        """delta(nl) = dJ_x/dz(nl) per example, shape (m, units); not yet averaged over m."""
+        delta = np.empty_like(z)
+        self.loss_and_delta_into(z, a, y, act, delta, np.empty_like(z))
+        return delta
 
 
 _COSTS = {"squared": Cost("squared"), "cross_entropy": Cost("cross_entropy")}

@@ -213,6 +213,9 @@ class Network:
         for j in outputs:
             self.cost.check_activation(self._acts[j])
         self._outputs = _output_columns(self.blocks, outputs, output_columns)
+        self._output_blocks = frozenset(j for j, _ in self._outputs)
+        self._workspaces: dict = {}  # batch size -> backprop.Workspace
+        self._decay_cache = (None, None)
         self.n_outputs = sum(self.blocks[j].units for j in outputs)
         self.n_inputs = self.blocks[0].units
         n = len(self.blocks)
@@ -242,6 +245,12 @@ class Network:
         self.graph_spec = None  # set by Graph.compile: the unit graph as plain data
         self.training_state = None  # set by deltaprop.train: optimizer state, RNG, epoch, history
         self.initialize(seed)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_workspaces"] = {}  # buffers are rebuilt on demand, never pickled
+        state["_decay_cache"] = (None, None)
+        return state
 
     # --- construction ---------------------------------------------------------------
 
@@ -407,6 +416,8 @@ class Network:
         new.W, new.b = new._views(new._params)
         new._free = None if self._free is None else self._free.astype(new.dtype)
         new.training_state = None
+        new._workspaces = {}
+        new._decay_cache = (None, None)
         return new
 
     # --- the public computations ---------------------------------------------------------
@@ -422,21 +433,31 @@ class Network:
     def _weights(self, w: np.ndarray | None) -> np.ndarray | None:
         return None if w is None else w / w.sum()
 
+    def _workspace(self, m: int):
+        """The buffers for batches of m rows, made once (a few batch sizes are kept)."""
+        ws = self._workspaces.get(m)
+        if ws is None:
+            if len(self._workspaces) >= 4:
+                self._workspaces.clear()
+            ws = self._workspaces[m] = _bp.Workspace(self, m)
+        return ws
+
+    def _decay_vector(self) -> np.ndarray:
+        """lambda at every weight and 0 at every bias, as a vector of the parameter layout."""
+        lam, vec = self._decay_cache
+        if lam != self.weight_decay or vec is None or vec.dtype != self.dtype:
+            vec = (self.weight_mask * self.weight_decay).astype(self.dtype)
+            self._decay_cache = (self.weight_decay, vec)
+        return vec
+
     def _cost(self, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None) -> float:
-        z, a = _bp.forward(self, X)
-        L = _bp.example_losses(self, z, a, Y)
-        data = float(L.mean()) if w is None else float(self._weights(w) @ L)
-        return data + _bp.regularization(self)
+        return _bp.evaluate(self, X, Y, self._weights(w))
 
     def _cost_and_gradient(self, X, Y, w, grad: np.ndarray | None = None):
         """Unchecked J and gradient (the hot path used by the training loop)."""
         if grad is None:
             grad = np.empty(self.n_params, dtype=self.dtype)
-        z, a = _bp.forward(self, X)
-        L = _bp.example_losses(self, z, a, Y)
-        s = self._weights(w)
-        J = (float(L.mean()) if s is None else float(s @ L)) + _bp.regularization(self)
-        _bp.backward(self, z, a, Y, s, grad)
+        J = _bp.evaluate(self, X, Y, self._weights(w), grad)
         return J, grad
 
     def predict(self, X) -> np.ndarray:
@@ -451,8 +472,14 @@ class Network:
         ndarray of shape (m, n_outputs)
         """
         X = as_matrix(X, name="X", n_cols=self.n_inputs, dtype=self.dtype)
-        _, a = _bp.forward(self, X)
-        return self._concat_outputs(a)
+        m = X.shape[0]
+        rows = _bp.Workspace.rows_per_chunk(self)
+        out = np.empty((m, self.n_outputs), dtype=self.dtype)
+        for start in range(0, m, rows):
+            end = min(start + rows, m)
+            _, a = _bp.forward(self, X[start:end], self._workspace(end - start))
+            out[start:end] = self._concat_outputs(a)
+        return out
 
     def _concat_outputs(self, a):
         if len(self._outputs) == 1 and isinstance(self._outputs[0][1], slice):
@@ -512,11 +539,13 @@ class Network:
         """
         X, Y, w = self._check_xy(X, Y, sample_weight)
         grad = np.empty(self.n_params, dtype=self.dtype)
-        z, a = _bp.forward(self, X)
-        L = _bp.example_losses(self, z, a, Y)
+        ws = _bp.Workspace(self, X.shape[0])  # a fresh one: the trace keeps these arrays
+        z, a = _bp.forward(self, X, ws)
+        L = _bp.loss_and_output_delta(self, ws, Y)
         s = self._weights(w)
         J = (float(L.mean()) if s is None else float(s @ L)) + _bp.regularization(self)
-        delta = _bp.backward(self, z, a, Y, s, grad)
+        delta = _bp.backward(self, ws, 1.0 / X.shape[0] if s is None else s, grad)
+        _bp._add_regularization_gradient(self, grad)
         dW, db = self._views(grad)
         return Trace(self, J, PerBlock(z, self, "z"), PerBlock(a, self, "a"), delta, dW, db, grad, L)
 

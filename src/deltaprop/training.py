@@ -21,7 +21,6 @@ from typing import Callable, Sequence
 import numpy as np
 from scipy.optimize import minimize
 
-from . import backprop as _bp
 from ._validation import as_rng
 from .network import Network
 from .optimizers import AdamW, LBFGS, Optimizer, get_optimizer
@@ -401,10 +400,8 @@ def _state_for(net, optimizer, learning_rate, schedule, seed, warm_start) -> Tra
 def _evaluate(net, data, metric_fn):
     """(J, metric) on a data set, J including weight decay."""
     X, Y, w = data
-    z, a = _bp.forward(net, X)
-    L = _bp.example_losses(net, z, a, Y)
-    J = (float(L.mean()) if w is None else float((w / w.sum()) @ L)) + _bp.regularization(net)
-    metric = metric_fn(net, net._concat_outputs(a), Y) if metric_fn is not None else None
+    J = net._cost(X, Y, w)
+    metric = metric_fn(net, net.predict(X), Y) if metric_fn is not None else None
     return J, metric
 
 

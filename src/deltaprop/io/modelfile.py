@@ -365,9 +365,12 @@ def _open(path) -> tuple[dict, dict, dict]:
     except (SafetensorError, OSError, ValueError) as exc:
         raise FileFormatError(f"{path}: not a valid safetensors file ({exc})") from None
     _need("deltaprop" in meta, path, "a safetensors file, but not a deltaprop model (no 'deltaprop' metadata)")
+    def no_constants(name):
+        raise ValueError(f"{name} is not standard JSON")
+
     try:
-        record = json.loads(meta["deltaprop"])
-    except json.JSONDecodeError as exc:
+        record = json.loads(meta["deltaprop"], parse_constant=no_constants)
+    except (json.JSONDecodeError, ValueError, RecursionError) as exc:
         raise FileFormatError(f"{path}: the deltaprop metadata is not valid JSON ({exc})") from None
     _need(isinstance(record, dict), path, "the deltaprop metadata must be a JSON object")
     _need(record.get("format") == FORMAT, path, f"format is {record.get('format')!r}, expected 'deltaprop'")

@@ -43,6 +43,15 @@ class Workspace:
         self.z, self.a, self.delta, self.g, self.scratch = empty(), empty(), empty(), empty(), empty()
         self.ones = np.ones(m, dtype=net.dtype)  # sum over examples as a matrix-vector product
 
+    def view(self, m: int) -> "Workspace":
+        """The first m rows of every buffer (contiguous), for a smaller batch: no new memory."""
+        ws = object.__new__(Workspace)
+        ws.m = m
+        for name in ("z", "a", "delta", "g", "scratch"):
+            setattr(ws, name, [None if b is None else b[:m] for b in getattr(self, name)])
+        ws.ones = self.ones[:m]
+        return ws
+
     @staticmethod
     def rows_per_chunk(net: "Network") -> int:
         """How many rows keep one workspace within CHUNK_BYTES."""

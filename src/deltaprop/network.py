@@ -437,9 +437,14 @@ class Network:
         """The buffers for batches of m rows, made once (a few batch sizes are kept)."""
         ws = self._workspaces.get(m)
         if ws is None:
-            if len(self._workspaces) >= 4:
-                self._workspaces.clear()
-            ws = self._workspaces[m] = _bp.Workspace(self, m)
+            bigger = [w for w in self._workspaces.values() if w.m > m and w.m <= 8 * m]
+            if bigger:  # a batch smaller than one seen before (the last of an epoch) uses its first rows
+                ws = min(bigger, key=lambda w: w.m).view(m)
+            else:
+                if len(self._workspaces) >= 4:
+                    self._workspaces.clear()
+                ws = _bp.Workspace(self, m)
+            self._workspaces[m] = ws
         return ws
 
     def _decay_vector(self) -> np.ndarray:

@@ -22,6 +22,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from ._validation import as_rng
+from . import online
 from .network import Network
 from .optimizers import AdamW, LBFGS, Optimizer, get_optimizer
 from .schedules import Schedule, get_schedule
@@ -470,6 +471,7 @@ def _epochs(net, state, X, Y, w, val, bs, shuffle, epochs, early, max_time, metr
         Yb_buf = np.empty((bs, Y.shape[1]), dtype=net.dtype)
         wb_buf = np.empty(bs, dtype=net.dtype) if w is not None else None
     batch_hooks = [c for c in callbacks if type(c).on_batch_end is not Callback.on_batch_end]
+    compiled = online.eligible(net, opt, bs, w, batch_hooks, max_time)  # seed 001's rule, compiled
     t_start = time.perf_counter()
     for _ in range(epochs):
         t0 = time.perf_counter()
@@ -486,7 +488,16 @@ def _epochs(net, state, X, Y, w, val, bs, shuffle, epochs, early, max_time, metr
         snapshot[...] = params
         out_of_time = False
         end = first * bs
-        for step, start in enumerate(range(first * bs, m, bs), start=first + 1):
+        if compiled and first == 0:
+            total, bad = online.run_epoch(net, X, Y, order if order is not None else np.arange(m), lr)
+            opt.t += m if bad < 0 else bad
+            if bad >= 0:
+                raise _diverged(net, epoch, bad + 1, "non-finite", lr, snapshot)
+            steps = ()
+            end = step = m
+        else:
+            steps = enumerate(range(first * bs, m, bs), start=first + 1)
+        for step, start in steps:
             end = min(start + bs, m)
             if gather:
                 idx = order[start:end]

@@ -633,28 +633,36 @@ def cmd_evaluate(args) -> int:
 # --- gradcheck, info, datasets --------------------------------------------------------------------------------
 
 
+def _random_problem(args, rows: int):
+    """``--layers 2,3,1``: a random layered network (float64) and random data it can be scored on."""
+    if args.model:
+        raise UsageError("give either MODEL DATA or --layers, not both")
+    sizes = _int_list(args.layers, "--layers")
+    if len(sizes) < 2:
+        raise UsageError("--layers needs at least an input and an output size, such as 2,3,1")
+    cost = args.cost.replace("-", "_")
+    try:
+        net = Network.layered(sizes, hidden=args.activation, output=args.output, cost=cost,
+                              weight_decay=args.weight_decay, dtype="float64", seed=args.seed)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    rng = np.random.default_rng(args.seed)
+    X = np.round(rng.normal(size=(rows, sizes[0])), 2)
+    if cost == "cross_entropy" and args.output == "softmax":
+        Y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], rows)]
+    elif cost == "cross_entropy":
+        Y = rng.integers(0, 2, size=(rows, sizes[-1])).astype(float)
+    else:
+        Y = np.round(rng.uniform(size=(rows, sizes[-1])), 2)
+    return net, X, Y
+
+
 def cmd_gradcheck(args) -> int:
     from .gradcheck import gradcheck
 
-    rng = np.random.default_rng(args.seed)
     if args.layers:
-        if args.model:
-            raise UsageError("give either MODEL DATA or --layers, not both")
-        sizes = _int_list(args.layers, "--layers")
-        if len(sizes) < 2:
-            raise UsageError("--layers needs at least an input and an output size, such as 2,3,1")
-        output = args.output
-        cost = args.cost.replace("-", "_")
-        net = Network.layered(sizes, hidden=args.activation, output=output, cost=cost, weight_decay=args.weight_decay,
-                              dtype="float64", seed=args.seed)
-        X = rng.normal(size=(args.rows, sizes[0]))
-        if cost == "cross_entropy" and output == "softmax":
-            Y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], args.rows)]
-        elif cost == "cross_entropy":
-            Y = rng.integers(0, 2, size=(args.rows, sizes[-1])).astype(float)
-        else:
-            Y = rng.uniform(size=(args.rows, sizes[-1]))
-        what = f"random {args.activation}/{output} network {args.layers}, {args.rows} random examples"
+        net, X, Y = _random_problem(args, args.rows)
+        what = f"random {args.activation}/{args.output} network {args.layers}, {args.rows} random examples"
     else:
         if not (args.model and args.data):
             raise UsageError("give MODEL DATA --target COLUMN, or --layers 2,3,1")
@@ -735,21 +743,8 @@ def cmd_info(args) -> int:
 def cmd_explain(args) -> int:
     from .explain import explain
 
-    rng = np.random.default_rng(args.seed)
     if args.layers:
-        if args.model:
-            raise UsageError("give either MODEL DATA or --layers, not both")
-        sizes = _int_list(args.layers, "--layers")
-        if len(sizes) < 2:
-            raise UsageError("--layers needs at least an input and an output size, such as 2,3,2")
-        cost = args.cost.replace("-", "_")
-        net = Network.layered(sizes, hidden=args.activation, output=args.output, cost=cost,
-                              weight_decay=args.weight_decay, dtype="float64", seed=args.seed)
-        x = np.round(rng.normal(size=(1, sizes[0])), 2)
-        if cost == "cross_entropy" and args.output == "softmax":
-            y = np.eye(sizes[-1])[[rng.integers(sizes[-1])]]
-        else:
-            y = np.round(rng.uniform(size=(1, sizes[-1])), 2) if cost == "squared" else rng.integers(0, 2, (1, sizes[-1]))
+        net, x, y = _random_problem(args, 1)
     else:
         if not (args.model and args.data):
             raise UsageError("give MODEL DATA --row N (with --target COL), or --layers 2,3,2")

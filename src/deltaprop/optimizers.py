@@ -21,6 +21,7 @@ The first five match ``torch.optim``'s SGD (momentum, nesterov), Adam, AdamW and
 
 from __future__ import annotations
 
+import abc
 import numbers
 
 import numpy as np
@@ -54,7 +55,7 @@ def _fraction(value, name: str) -> float:
     return float(value)
 
 
-class Optimizer:
+class Optimizer(abc.ABC):
     """Base class: an update rule with state in flat arrays.
 
     Parameters
@@ -90,8 +91,9 @@ class Optimizer:
         self.t = 0
         return self
 
-    def step(self, params: np.ndarray, grad: np.ndarray, lr: float) -> None:  # pragma: no cover
-        raise NotImplementedError
+    @abc.abstractmethod
+    def step(self, params: np.ndarray, grad: np.ndarray, lr: float) -> None:
+        """Update ``params`` in place from the gradient ``grad`` with learning rate ``lr``."""
 
     # --- checkpointing -------------------------------------------------------------
 

@@ -812,6 +812,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help="skip CSV rows with a missing cell (empty, NA, nan, ?) instead of refusing the file")
     data.add_argument("--labels", help="IDX labels file (default: the MNIST name next to the images file)")
 
+    random_net = _Parser(add_help=False)  # the --layers problem that _random_problem builds
+    random_net.add_argument("--activation", default="sigmoid", help="hidden activation with --layers (default sigmoid)")
+    random_net.add_argument("--output", default="sigmoid", help="output activation with --layers (default sigmoid)")
+    random_net.add_argument("--cost", default="squared", help="cost with --layers (default squared)")
+    random_net.add_argument("--weight-decay", type=_nonneg_float, default=0.0)
+    random_net.add_argument("--seed", type=int, default=0)
+
     parser = _Parser(
         prog="deltaprop",
         description="Train feed-forward networks by backpropagation, exactly as the textbooks teach it.",
@@ -869,20 +876,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help='print one JSON object, e.g. {"accuracy": 0.97, "cost": 0.08}')
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("gradcheck", parents=[common, data], help="check backprop against finite differences")
+    p = sub.add_parser("gradcheck", parents=[common, data, random_net],
+                       help="check backprop against finite differences")
     p.add_argument("model", nargs="?", metavar="MODEL")
     p.add_argument("data", nargs="?", metavar="DATA")
     p.add_argument("--target", metavar="COL")
     p.add_argument("--layers", metavar="SIZES", help="check a random layered network instead, e.g. 2,3,1")
-    p.add_argument("--activation", default="sigmoid", help="hidden activation with --layers (default sigmoid)")
-    p.add_argument("--output", default="sigmoid", help="output activation with --layers (default sigmoid)")
-    p.add_argument("--cost", default="squared", help="cost with --layers (default squared)")
-    p.add_argument("--weight-decay", type=_nonneg_float, default=0.0)
     p.add_argument("--rows", type=_positive_int, default=10, help="examples to check on (default 10)")
     p.add_argument("--max-checks", type=_positive_int, default=None, help="check a random sample of parameters")
     p.add_argument("--order", type=int, choices=[2, 4], default=2, help="central difference of order 2 or 4")
     p.add_argument("--tol", type=_positive_float, default=1e-7)
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_gradcheck)
 
@@ -894,17 +897,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("datasets", parents=[common], help="list the built-in data sets")
     p.set_defaults(func=cmd_datasets)
 
-    p = sub.add_parser("explain", parents=[common, data], help="every z, a, delta and gradient of one example, checked")
+    p = sub.add_parser("explain", parents=[common, data, random_net],
+                       help="every z, a, delta and gradient of one example, checked")
     p.add_argument("model", nargs="?", metavar="MODEL")
     p.add_argument("data", nargs="?", metavar="DATA")
     p.add_argument("--target", metavar="COL")
     p.add_argument("--row", default="1", help="data row(s) to explain, 1 = the first after the header (e.g. 3 or 1,2)")
     p.add_argument("--layers", metavar="SIZES", help="explain a random layered network instead, e.g. 2,3,2")
-    p.add_argument("--activation", default="sigmoid", help="hidden activation with --layers (default sigmoid)")
-    p.add_argument("--output", default="sigmoid", help="output activation with --layers (default sigmoid)")
-    p.add_argument("--cost", default="squared", help="cost with --layers (default squared)")
-    p.add_argument("--weight-decay", type=_nonneg_float, default=0.0)
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--notation", choices=["ufldl", "aima"], default="ufldl")
     p.add_argument("--format", choices=["text", "markdown", "html"], default="text")
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of the terminal")

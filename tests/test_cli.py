@@ -158,9 +158,69 @@ def _cli(*args, **kw):
                           timeout=120, **kw)
 
 
-def test_ctrl_c_saves_a_checkpoint_and_resume_is_bit_identical(tmp_path):
-    common = ["--dataset", "digits", "--seed", "1", "--batch-size", "4", "--epochs", "6", "--early-stopping", "100",
+CTRL_C_RUN = ["--dataset", "digits", "--seed", "1", "--batch-size", "4", "--epochs", "6", "--early-stopping", "100",
               "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def whole_digits_run(tmp_path_factory):
+    """The uninterrupted run every Ctrl-C test must reproduce, and the epochs where a stop would go wrong."""
+    path = tmp_path_factory.mktemp("whole") / "whole.safetensors"
+    assert main(["train", *CTRL_C_RUN, "--out", str(path)]) == 0
+    model = dp.load(path)
+    val = [r["val_cost"] for r in model.history.records]
+    not_best = [e for e in range(2, len(val) + 1) if val[e - 1] > min(val[: e - 1])]
+    assert model.history.best_epoch < len(val) and not_best  # else these tests could not fail
+    return model, not_best
+
+
+def _ctrl_c_at(monkeypatch, hook, when):
+    """Deliver a real SIGINT to this process from inside the CLI's own callbacks, at one chosen moment."""
+    from deltaprop import cli
+
+    original = getattr(cli.Checkpointer, hook)
+
+    def patched(self, run, epoch, *rest):
+        result = original(self, run, epoch, *rest)
+        if (epoch, *rest[:1]) == when if hook == "on_batch_end" else epoch == when:
+            os.kill(os.getpid(), signal.SIGINT)
+        return result
+
+    monkeypatch.setattr(cli.Checkpointer, hook, patched, raising=False)
+
+
+@pytest.mark.parametrize("where", ["epoch_end", "mid_epoch"])
+def test_ctrl_c_at_a_chosen_moment_resumes_bit_identically(where, whole_digits_run, tmp_path, monkeypatch, capsys):
+    whole, not_best = whole_digits_run
+    if where == "epoch_end":  # while the checkpoint of an epoch that is not the best so far is written
+        _ctrl_c_at(monkeypatch, "on_epoch_end", not_best[0])
+    else:
+        _ctrl_c_at(monkeypatch, "on_batch_end", (not_best[0], 100))
+    ck, part = tmp_path / "ck", tmp_path / "part.safetensors"
+    code, out = run("train", *CTRL_C_RUN, "--out", part, "--checkpoint-dir", ck, capsys=capsys)
+    assert code == 130 and "interrupted; the state is saved in" in out.err and not part.exists()
+    monkeypatch.undo()
+    code, out = run("train", *CTRL_C_RUN, "--out", part, "--checkpoint-dir", ck, "--resume", capsys=capsys)
+    assert code == 0, out.err
+    assert np.array_equal(whole.network.params, dp.load(part).network.params)
+
+
+def test_resuming_a_finished_run_gives_the_finished_model(whole_digits_run, tmp_path, capsys):
+    whole, _ = whole_digits_run
+    ck, part = tmp_path / "ck", tmp_path / "part.safetensors"
+    assert run("train", *CTRL_C_RUN, "--out", part, "--checkpoint-dir", ck)[0] == 0
+    assert np.array_equal(whole.network.params, dp.load(part).network.params)
+    part.unlink()
+    code, out = run("train", *CTRL_C_RUN, "--out", part, "--checkpoint-dir", ck, "--resume", capsys=capsys)
+    assert code == 0, out.err
+    resumed = dp.load(part)
+    assert np.array_equal(whole.network.params, resumed.network.params)
+    assert resumed.history.best_epoch == whole.history.best_epoch
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_is_bit_identical(tmp_path):
+    # A real Ctrl-C from outside, at whatever moment it lands; 40 epochs so that it lands inside training.
+    common = [*CTRL_C_RUN[:7], "40", *CTRL_C_RUN[8:]]
     whole = tmp_path / "whole.safetensors"
     assert _cli("train", *common, "--out", whole).returncode == 0
     ck = tmp_path / "ck"
@@ -170,7 +230,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_is_bit_identical(tmp_path):
     deadline = time.time() + 60
     while time.time() < deadline and not (ck.exists() and any(ck.iterdir())):
         time.sleep(0.02)
-    time.sleep(0.05)  # now somewhere inside epoch 2
+    time.sleep(0.05)  # now a few epochs in
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

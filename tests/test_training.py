@@ -334,6 +334,62 @@ def test_interrupted_mid_epoch_resumes_bit_identically(shuffle):
         dp.train(d, X, Y, epochs=4, **{**kw, "batch_size": 16})
 
 
+class InterruptAtEpochEnd(dp.Callback):
+    """Ctrl-C arriving while an epoch's end is recorded (the CLI's checkpoint is written then)."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, run, epoch, record):
+        if epoch == self.epoch:
+            run.interrupt()
+
+
+def test_interrupt_at_an_epoch_end_keeps_the_state_not_the_best_epoch():
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(60, 3))
+    Y = X @ rng.normal(size=(3, 1))
+    Xv, Yv = rng.normal(size=(20, 3)), rng.normal(size=(20, 1))
+    kw = dict(optimizer="adam", learning_rate=0.05, validation=(Xv, Yv), early_stopping=100, seed=0)
+    a = dp.Network.layered([3, 20, 1], hidden="tanh", output="identity", seed=0)
+    ha = dp.train(a, X, Y, epochs=12, **kw)
+    val = ha["val_cost"]
+    # an epoch whose validation cost is not the best so far: there a stop would restore an older epoch
+    k = next(e for e in range(2, 12) if val[e - 1] > min(val[: e - 1]))
+    b = dp.Network.layered([3, 20, 1], hidden="tanh", output="identity", seed=0)
+    hb = dp.train(b, X, Y, epochs=12, callbacks=[InterruptAtEpochEnd(k)], **kw)
+    assert hb.stopped == "interrupted" and len(hb) == k and hb.best_epoch is None
+    c = dp.Network.layered([3, 20, 1], hidden="tanh", output="identity", seed=1)
+    dp.restore_state(c, dp.capture_state(b))
+    hc = dp.train(c, X, Y, epochs=12 - k, **kw)
+    assert np.array_equal(a.params, c.params) and hc.best_epoch == ha.best_epoch
+
+
+def test_finish_run_ends_a_restored_finished_run_as_train_did():
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(60, 3))
+    Y = X @ rng.normal(size=(3, 1))
+    Xv, Yv = rng.normal(size=(20, 3)), rng.normal(size=(20, 1))
+    kw = dict(optimizer="adam", learning_rate=0.05, validation=(Xv, Yv), early_stopping=100, seed=0)
+    saved = {}
+
+    class Checkpoint(dp.Callback):  # what the CLI's checkpointer keeps: the state at each epoch's end
+        def on_epoch_end(self, run, epoch, record):
+            saved["last"] = dp.capture_state(run.net)
+
+    probe = dp.train(dp.Network.layered([3, 20, 1], hidden="tanh", output="identity", seed=0), X, Y, epochs=12,
+                     **kw)["val_cost"]
+    n = next(e for e in range(2, 12) if probe[e - 1] > min(probe[: e - 1]))  # the last epoch is not the best
+    a = dp.Network.layered([3, 20, 1], hidden="tanh", output="identity", seed=0)
+    ha = dp.train(a, X, Y, epochs=n, callbacks=[Checkpoint()], **kw)
+    assert ha.best_epoch < n
+    c = dp.Network.layered([3, 20, 1], hidden="tanh", output="identity", seed=1)
+    dp.restore_state(c, saved["last"])
+    assert not np.array_equal(a.params, c.params)
+    hc = dp.finish_run(c, early_stopping=100)
+    assert np.array_equal(a.params, c.params) and hc.best_epoch == ha.best_epoch and hc.stopped == "epochs"
+
+
 def test_early_stopping_survives_a_checkpoint():
     rng = np.random.default_rng(10)
     X = rng.normal(size=(60, 3))

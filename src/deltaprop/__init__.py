@@ -17,7 +17,7 @@ from .gradcheck import GradcheckReport, gradcheck, relative_error
 from .network import Block, Edge, Network, Trace
 from .optimizers import Optimizer, available_optimizers, get_optimizer
 from .schedules import Schedule, get_schedule
-from .training import Callback, DivergenceError, History, capture_state, restore_state, train
+from .training import Callback, DivergenceError, History, Run, capture_state, finish_run, restore_state, train
 from . import optimizers, schedules
 from .io import load, save
 from .io.modelfile import FileFormatError
@@ -33,10 +33,12 @@ __all__ = [
     "Callback",
     "DivergenceError",
     "History",
+    "Run",
     "Optimizer",
     "Schedule",
     "available_optimizers",
     "capture_state",
+    "finish_run",
     "get_optimizer",
     "get_schedule",
     "optimizers",

@@ -24,7 +24,7 @@ from .io import atomic_write_bytes, builtin_datasets, check_writable, load_built
 from .io.modelfile import FileFormatError, load, newest_checkpoint, save, save_checkpoint
 from .model import Model, Scaler, encode_labels, infer_task
 from .network import Network
-from .training import Callback, DivergenceError, train
+from .training import Callback, DivergenceError, finish_run, train
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_CHECK_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 MIN_VALIDATION_ROWS = 50  # below this, early stopping on the validation cost is left off
@@ -204,11 +204,11 @@ class StopOnSignal(Callback):
 
     def on_batch_end(self, run, epoch, step, cost):
         if self.requested:
-            run.stop_training = True
+            run.interrupt()
 
     def on_epoch_end(self, run, epoch, record):
         if self.requested:
-            run.stop_training = True
+            run.interrupt()  # not a stop: early stopping's best must not overwrite the state saved
 
 
 # --- data -------------------------------------------------------------------------------------------
@@ -403,8 +403,16 @@ def cmd_train(args) -> int:
     callbacks.append(stopper)
 
     t0 = time.perf_counter()
-    history = net.training_state.history if net.training_state else None
-    if remaining > 0:
+    state = net.training_state
+    history = state.history if state else None
+    finished = state is not None and state.pending is None and (
+        remaining <= 0 or state.history.stopped == "early_stopping")
+    if state is not None and state.pending is not None and remaining <= 0:
+        raise UsageError(f"--epochs {args.epochs}: the checkpoint has {done} epochs done and epoch {done + 1} "
+                         f"half done; ask for at least {done + 1}")
+    if finished:  # the checkpoint of a run that had ended: end it as that run did
+        history = finish_run(net, early_stopping=early)
+    else:
         with stopper:
             history = train(
                 net, Xs, Ytr, optimizer=args.optimizer, learning_rate=args.lr,
@@ -413,7 +421,8 @@ def cmd_train(args) -> int:
                 schedule=args.schedule, metric=metric_name,
             )
     seconds = time.perf_counter() - t0
-    if history is not None and (history.stopped == "interrupted" or stopper.requested):
+    # A Ctrl-C after the last step has nothing left to stop: the finished model is written as usual.
+    if history is not None and history.stopped == "interrupted":
         if checkpointer:
             path = save_checkpoint(args.checkpoint_dir, model, config)
             err.print(f"interrupted; the state is saved in {path}; continue with the same command and --resume")

@@ -101,10 +101,17 @@ class History:
 
 
 class Callback:
-    """Hooks called by :func:`train`; override any of them. Set ``run.stop_training = True`` to stop.
+    """Hooks called by :func:`train`; override any of them.
 
     ``run`` is the :class:`Run` in progress: ``run.net``, ``run.history``, ``run.epochs``
-    (how many this call will do), ``run.n_batches`` (per epoch).
+    (how many this call will do), ``run.n_batches`` (per epoch). Two ways to end a call early:
+
+    - ``run.stop_training = True``: stop; at an epoch's end this finishes the run (early
+      stopping's best parameters are restored), between two steps it leaves the epoch
+      pending, as an interrupt does.
+    - ``run.interrupt()``: pause after the current step, leaving the state exactly as it
+      is, so that a later call (or a checkpoint of it) continues bit-identically. The
+      history says ``stopped="interrupted"`` and no best parameters are restored.
     """
 
     def on_train_begin(self, run: "Run") -> None: ...
@@ -127,6 +134,11 @@ class Run:
     epochs: int
     n_batches: int
     stop_training: bool = False
+    interrupted: bool = False
+
+    def interrupt(self) -> None:
+        """Stop after the current step and keep the state resumable (see :class:`Callback`)."""
+        self.stop_training = self.interrupted = True
 
 
 @dataclass
@@ -448,9 +460,31 @@ def _end_of_epoch(net, state, run, callbacks, val, metric_fn, train_data, cost, 
     for c in callbacks:
         c.on_epoch_end(run, state.epoch, record)
     if run.stop_training and not stop:
-        history.stopped = "callback"
+        history.stopped = "interrupted" if run.interrupted else "callback"
         stop = True
     return stop
+
+
+def finish_run(net: Network, *, early_stopping: int | None) -> History:
+    """End a restored run that has no epochs left, exactly as :func:`train` would have ended it.
+
+    A checkpoint is written after an epoch's end but before the run's end, so it holds the
+    last epoch's parameters. This puts back early stopping's best parameters (when
+    ``early_stopping`` is on) and records why the run stopped, so that resuming a finished
+    run gives the model the uninterrupted run gave.
+
+    Returns
+    -------
+    History
+        ``net.training_state.history``, with ``stopped`` and ``best_epoch`` filled in.
+    """
+    state = net.training_state
+    if state is None or state.pending is not None:
+        raise ValueError("finish_run needs a training state whose last epoch is complete")
+    if state.history.stopped in (None, "interrupted"):
+        state.history.stopped = "epochs"
+    _restore_best(net, state.history, state.best, early_stopping)
+    return state.history
 
 
 def _restore_best(net, history, best, early):

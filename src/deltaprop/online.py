@@ -51,136 +51,164 @@ def run_epoch(net, X, Y, order, lr) -> tuple[float, int]:
 
     Returns (sum of the per-step costs J, -1) or (NaN, step) if J became non-finite at that step.
     """
-    sizes = np.array([b.units for b in net.blocks], dtype=np.int64)
-    w_off = np.array([o for o, _ in net._w_spans], dtype=np.int64)
-    b_off = np.array([o for o, _ in net._b_spans], dtype=np.int64)
-    codes = np.array([_CODES[a] for a in net.activations], dtype=np.int64)
+    # Each W(l) and b(l) goes in as its own view into net.params (a tuple of 2-D arrays), so the
+    # compiled loops see fixed strides and contiguous rows; the updates land in net.params.
+    sizes = [b.units for b in net.blocks]
+    z, a, d = (tuple(np.zeros(n, dtype=net.dtype) for n in sizes) for _ in range(3))
+    codes = np.array([_CODES[act] for act in net.activations], dtype=np.int64)
     kind = 0 if net.cost.name == "squared" else (2 if net.activations[-1] == "softmax" else 1)
-    width = int(sizes.sum())
-    z, a, d = (np.zeros(width, dtype=net.dtype) for _ in range(3))  # separate, so each is contiguous
-    return _epoch(net.params, X, Y, order.astype(np.int64), sizes, w_off, b_off, codes, kind,
+    return _epoch(tuple(net.W), tuple(net.b), X, Y, order.astype(np.int64), codes, kind,
                   net.dtype.type(lr), net.dtype.type(net.weight_decay), z, a, d)
 
 
 if njit is not None:
+    # Reassociation and fused multiply-add let LLVM vectorise the short sums; no 'nnan'/'ninf',
+    # so a non-finite J is still seen and reported as divergence.
+    _FAST = {"reassoc", "contract", "arcp", "nsz"}
 
-    @njit(cache=True, error_model="numpy")
-    def _f(code, z):
+    @njit(cache=True, fastmath=_FAST, error_model="numpy", inline="always")
+    def _activate(code, z, a):
+        """a = f(z) over one block; one branch per block, not per unit."""
+        n = z.shape[0]
         if code == 1:  # sigmoid, without overflow
-            if z >= 0:
-                return 1.0 / (1.0 + np.exp(-z))
-            e = np.exp(z)
-            return e / (1.0 + e)
-        if code == 2:
-            return np.tanh(z)
-        if code == 3:
-            return z if z > 0 else 0.0 * z
-        if code == 4:
-            return z if z > 0 else 0.01 * z
-        if code == 5:  # softplus: log(1 + e^z), stable
-            return max(z, 0.0) + np.log1p(np.exp(-abs(z)))
-        if code == 6:
-            return z if z > 0 else np.expm1(z)
-        return z
+            for i in range(n):
+                if z[i] >= 0:
+                    a[i] = 1.0 / (1.0 + np.exp(-z[i]))
+                else:
+                    e = np.exp(z[i])
+                    a[i] = e / (1.0 + e)
+        elif code == 2:
+            for i in range(n):
+                a[i] = np.tanh(z[i])
+        elif code == 3:
+            for i in range(n):
+                a[i] = z[i] if z[i] > 0 else 0.0 * z[i]
+        elif code == 4:
+            for i in range(n):
+                a[i] = z[i] if z[i] > 0 else 0.01 * z[i]
+        elif code == 5:  # softplus: log(1 + e^z), stable
+            for i in range(n):
+                a[i] = max(z[i], 0.0) + np.log1p(np.exp(-abs(z[i])))
+        elif code == 6:
+            for i in range(n):
+                a[i] = z[i] if z[i] > 0 else np.expm1(z[i])
+        elif code == 7:  # softmax over the block
+            zmax = z[0]
+            for i in range(1, n):
+                zmax = max(zmax, z[i])
+            den = 0.0
+            for i in range(n):
+                a[i] = np.exp(z[i] - zmax)
+                den += a[i]
+            for i in range(n):
+                a[i] /= den
+        else:
+            for i in range(n):
+                a[i] = z[i]
 
-    @njit(cache=True, error_model="numpy")
-    def _fprime(code, z, a):
+    @njit(cache=True, fastmath=_FAST, error_model="numpy", inline="always")
+    def _times_fprime(code, z, a, d):
+        """d *= f'(z), from z or from a = f(z), whichever the derivative is cheaper in."""
+        n = z.shape[0]
         if code == 1:
-            return a * (1.0 - a)  # f'(z) = f(z)(1 - f(z))
-        if code == 2:
-            return 1.0 - a * a
-        if code == 3:
-            return 1.0 if z > 0 else 0.0
-        if code == 4:
-            return 1.0 if z > 0 else 0.01
-        if code == 5:
-            return _f(1, z)
-        if code == 6:
-            return 1.0 if z > 0 else a + 1.0
-        return 1.0
+            for i in range(n):
+                d[i] *= a[i] * (1.0 - a[i])  # f'(z) = f(z)(1 - f(z))
+        elif code == 2:
+            for i in range(n):
+                d[i] *= 1.0 - a[i] * a[i]
+        elif code == 3:
+            for i in range(n):
+                if not z[i] > 0:
+                    d[i] = 0.0 * d[i]
+        elif code == 4:
+            for i in range(n):
+                if not z[i] > 0:
+                    d[i] *= 0.01
+        elif code == 5:  # softplus' = sigmoid
+            for i in range(n):
+                if z[i] >= 0:
+                    d[i] *= 1.0 / (1.0 + np.exp(-z[i]))
+                else:
+                    e = np.exp(z[i])
+                    d[i] *= e / (1.0 + e)
+        elif code == 6:
+            for i in range(n):
+                if not z[i] > 0:
+                    d[i] *= a[i] + 1.0
 
-    # reassociation and fused multiply-add let LLVM vectorise the short sums; no 'nnan'/'ninf',
-    # so a non-finite J is still seen and reported as divergence
-    @njit(cache=True, fastmath={"reassoc", "contract", "arcp", "nsz"}, error_model="numpy")
-    def _epoch(params, X, Y, order, sizes, w_off, b_off, codes, kind, lr, lam, z, a, d):
-        L = sizes.shape[0] - 1
-        u_off = np.zeros(L + 2, dtype=np.int64)
-        for l in range(L + 1):
-            u_off[l + 1] = u_off[l] + sizes[l]
+    @njit(cache=True, fastmath=_FAST, error_model="numpy")
+    def _epoch(W, b, X, Y, order, codes, kind, lr, lam, z, a, d):
+        L = len(W)
         total = 0.0
+        decay = lr * lam
         for t in range(order.shape[0]):
             n = order[t]
-            for p in range(sizes[0]):
-                a[p] = X[n, p]
-            # forward: z_i = sum_p W_ip a_p + b_i, a = f(z)
+            x = a[0]
+            for p in range(x.shape[0]):
+                x[p] = X[n, p]
+            # forward: z(l+1) = W(l) a(l) + b(l), a(l+1) = f(z(l+1))
             for l in range(L):
-                k0, j0, nk, nj = u_off[l], u_off[l + 1], sizes[l], sizes[l + 1]
-                for i in range(nj):
-                    s = params[b_off[l] + i]
-                    row = w_off[l] + i * nk
-                    for p in range(nk):
-                        s += params[row + p] * a[k0 + p]
-                    z[j0 + i] = s
-                    if codes[l] != 7:
-                        a[j0 + i] = _f(codes[l], s)
-                if codes[l] == 7:  # softmax over the output block
-                    zmax = z[j0]
-                    for i in range(1, nj):
-                        zmax = max(zmax, z[j0 + i])
-                    den = 0.0
-                    for i in range(nj):
-                        a[j0 + i] = np.exp(z[j0 + i] - zmax)
-                        den += a[j0 + i]
-                    for i in range(nj):
-                        a[j0 + i] /= den
-            # the cost and delta(nl)
-            o0, no = u_off[L], sizes[L]
+                Wl, bl, al, zn = W[l], b[l], a[l], z[l + 1]
+                for i in range(Wl.shape[0]):
+                    s = bl[i]
+                    for p in range(Wl.shape[1]):
+                        s += Wl[i, p] * al[p]
+                    zn[i] = s
+                _activate(codes[l], zn, a[l + 1])
+            # the cost J and delta(nl)
+            zo, ao, do = z[L], a[L], d[L]
+            no = zo.shape[0]
             J = 0.0
-            if kind == 2:
-                zmax = z[o0]
+            if kind == 0:
+                for i in range(no):
+                    r = ao[i] - Y[n, i]
+                    J += 0.5 * r * r  # 1/2 ||h - y||^2
+                    do[i] = r
+                _times_fprime(codes[L - 1], zo, ao, do)  # delta(nl) = -(y - a) f'(z)
+            elif kind == 1:
+                for i in range(no):
+                    y = Y[n, i]
+                    J += max(zo[i], 0.0) + np.log1p(np.exp(-abs(zo[i]))) - y * zo[i]
+                    do[i] = ao[i] - y  # sigmoid + cross-entropy: h - y exactly
+            else:
+                zmax = zo[0]
                 for i in range(1, no):
-                    zmax = max(zmax, z[o0 + i])
+                    zmax = max(zmax, zo[i])
                 den = 0.0
                 for i in range(no):
-                    den += np.exp(z[o0 + i] - zmax)
+                    den += np.exp(zo[i] - zmax)
                 lse = zmax + np.log(den)
-            for i in range(no):
-                y = Y[n, i]
-                if kind == 0:
-                    r = a[o0 + i] - y
-                    J += 0.5 * r * r  # 1/2 ||h - y||^2
-                    d[o0 + i] = r * _fprime(codes[L - 1], z[o0 + i], a[o0 + i])  # -(y - a) f'(z)
-                elif kind == 1:
-                    J += max(z[o0 + i], 0.0) + np.log1p(np.exp(-abs(z[o0 + i]))) - y * z[o0 + i]
-                    d[o0 + i] = a[o0 + i] - y  # sigmoid + cross-entropy: h - y exactly
-                else:
-                    J += y * (lse - z[o0 + i])
-                    d[o0 + i] = a[o0 + i] - y  # softmax + cross-entropy: h - y exactly
+                for i in range(no):
+                    y = Y[n, i]
+                    J += y * (lse - zo[i])
+                    do[i] = ao[i] - y  # softmax + cross-entropy: h - y exactly
             if lam != 0:
                 reg = 0.0
                 for l in range(L):
-                    for q in range(sizes[l] * sizes[l + 1]):
-                        w = params[w_off[l] + q]
-                        reg += w * w
+                    Wl = W[l]
+                    for i in range(Wl.shape[0]):
+                        for p in range(Wl.shape[1]):
+                            reg += Wl[i, p] * Wl[i, p]
                 J += 0.5 * lam * reg
             if not np.isfinite(J):
                 return np.nan, t
             total += J
-            # backward: delta(l)_p = f'(z_p) sum_i W_ip delta(l+1)_i, every delta before any update
+            # backward: delta(l) = (W(l)^T delta(l+1)) * f'(z(l)), every delta before any update
             for l in range(L - 1, 0, -1):
-                k0, j0, nk, nj = u_off[l], u_off[l + 1], sizes[l], sizes[l + 1]
-                for p in range(nk):
-                    s = 0.0
-                    for i in range(nj):
-                        s += params[w_off[l] + i * nk + p] * d[j0 + i]
-                    d[k0 + p] = s * _fprime(codes[l - 1], z[k0 + p], a[k0 + p])
+                Wl, dn, dl = W[l], d[l + 1], d[l]
+                for p in range(Wl.shape[1]):
+                    dl[p] = 0.0
+                for i in range(Wl.shape[0]):
+                    di = dn[i]
+                    for p in range(Wl.shape[1]):
+                        dl[p] += Wl[i, p] * di
+                _times_fprime(codes[l - 1], z[l], a[l], dl)
             # update: W := W - eta (delta a^T + lambda W), b := b - eta delta  (seed 001: w += eta a Delta)
             for l in range(L):
-                k0, j0, nk, nj = u_off[l], u_off[l + 1], sizes[l], sizes[l + 1]
-                for i in range(nj):
-                    row = w_off[l] + i * nk
-                    di = d[j0 + i]
-                    for p in range(nk):
-                        params[row + p] -= lr * (di * a[k0 + p] + lam * params[row + p])
-                    params[b_off[l] + i] -= lr * di
+                Wl, bl, al, dn = W[l], b[l], a[l], d[l + 1]
+                for i in range(Wl.shape[0]):
+                    g = lr * dn[i]
+                    for p in range(Wl.shape[1]):
+                        Wl[i, p] -= g * al[p] + decay * Wl[i, p]
+                    bl[i] -= g
         return total, -1

@@ -78,6 +78,23 @@ def test_full_batch_step_is_W_minus_alpha_dJdW_with_weight_decay():
     np.testing.assert_allclose(tr.db[0], trp.db[0], atol=1e-14)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sgd_step_with_the_learning_rate_folded_in_is_theta_minus_eta_g(weighted):
+    # plain SGD has the engine return eta g (eta rides with the 1/m); every term must carry it,
+    # including weight decay, the l1 term and sample weights, on a DAG with masks and skips
+    rng = np.random.default_rng(3)
+    net = random_dag(rng, "tanh", "sigmoid", "cross_entropy", weight_decay=0.2, l1=0.05, two_outputs=True)
+    X = rng.normal(size=(17, net.n_inputs))
+    Y = rng.integers(0, 2, size=(17, net.n_outputs)).astype(float)
+    w = rng.random(17) if weighted else None
+    before = net.params.copy()
+    J, g = net.cost_and_gradient(X, Y, sample_weight=w)
+    dp.train(net, X, Y, optimizer="sgd", learning_rate=0.07, batch_size=None, epochs=1, metric=None,
+             sample_weight=w)
+    np.testing.assert_allclose(net.params, before - 0.07 * g, rtol=0, atol=1e-14)
+    assert net.training_state.optimizer.t == 1
+
+
 def test_lbfgs_learns_xor_for_most_seeds():
     results = []
     for seed in range(10):

@@ -140,19 +140,21 @@ def backward(net: "Network", ws: Workspace, scale, grad: np.ndarray) -> list:
     return delta
 
 
-def _add_regularization_gradient(net: "Network", grad: np.ndarray) -> None:
+def _add_regularization_gradient(net: "Network", grad: np.ndarray, grad_scale: float = 1.0) -> None:
     if net.weight_decay:
-        grad += net._decay_vector() * net.params  # + lambda W (zero for the biases)
+        grad += (grad_scale * net._decay_vector()) * net.params  # + lambda W (zero for the biases)
     if net.l1:
-        grad += net.l1 * np.sign(net.params) * net.weight_mask
+        grad += (grad_scale * net.l1) * np.sign(net.params) * net.weight_mask
 
 
 def evaluate(net: "Network", X: np.ndarray, Y: np.ndarray, weights: np.ndarray | None,
-             grad: np.ndarray | None = None) -> float:
+             grad: np.ndarray | None = None, grad_scale: float = 1.0) -> float:
     """J on (X, Y) and, if ``grad`` is given, its gradient written into ``grad``.
 
     ``weights`` are normalised sample weights (summing to 1) or None for 1/m each. The
     examples are taken in chunks of rows when m is large; the sums are accumulated.
+    ``grad_scale`` multiplies the gradient written (not J): plain SGD asks for eta dJ/dparams,
+    folded into the 1/m that scales every delta anyway, so its update is one pass.
     """
     m = X.shape[0]
     rows = Workspace.rows_per_chunk(net)
@@ -166,6 +168,8 @@ def evaluate(net: "Network", X: np.ndarray, Y: np.ndarray, weights: np.ndarray |
         s = 1.0 / m if weights is None else weights[start:end]
         total += float(L.sum()) / m if weights is None else float(s @ L)
         if grad is not None:
+            if grad_scale != 1.0:
+                s = s * grad_scale
             if start == 0:
                 backward(net, ws, s, grad)
             else:
@@ -174,5 +178,5 @@ def evaluate(net: "Network", X: np.ndarray, Y: np.ndarray, weights: np.ndarray |
                 backward(net, ws, s, partial)
                 grad += partial
     if grad is not None:
-        _add_regularization_gradient(net, grad)
+        _add_regularization_gradient(net, grad, grad_scale)
     return total + regularization(net)

@@ -458,11 +458,11 @@ class Network:
     def _cost(self, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None) -> float:
         return _bp.evaluate(self, X, Y, self._weights(w))
 
-    def _cost_and_gradient(self, X, Y, w, grad: np.ndarray | None = None):
-        """Unchecked J and gradient (the hot path used by the training loop)."""
+    def _cost_and_gradient(self, X, Y, w, grad: np.ndarray | None = None, grad_scale: float = 1.0):
+        """Unchecked J and gradient times ``grad_scale`` (the hot path used by the training loop)."""
         if grad is None:
             grad = np.empty(self.n_params, dtype=self.dtype)
-        J = _bp.evaluate(self, X, Y, self._weights(w), grad)
+        J = _bp.evaluate(self, X, Y, self._weights(w), grad, grad_scale)
         return J, grad
 
     def predict(self, X) -> np.ndarray:

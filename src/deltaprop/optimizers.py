@@ -67,10 +67,14 @@ class Optimizer(abc.ABC):
     -----
     ``init(n, dtype)`` allocates the state; ``step(params, grad, lr)`` updates
     ``params`` in place. ``full_batch`` optimizers are always given the whole data set.
+    An optimizer whose update is linear in ``lr * grad`` may set ``folds_learning_rate``:
+    the training loop then has the engine scale the gradient by eta along with its 1/m
+    (no extra pass) and calls ``step_scaled(params, lr_times_grad)`` instead of ``step``.
     """
 
     name = "base"
     full_batch = False
+    folds_learning_rate = False
     default_learning_rate = 0.01
     _state_names: tuple[str, ...] = ()
 
@@ -94,6 +98,10 @@ class Optimizer(abc.ABC):
     @abc.abstractmethod
     def step(self, params: np.ndarray, grad: np.ndarray, lr: float) -> None:
         """Update ``params`` in place from the gradient ``grad`` with learning rate ``lr``."""
+
+    def step_scaled(self, params: np.ndarray, lr_times_grad: np.ndarray) -> None:
+        """The update from eta g computed by the engine (only where ``folds_learning_rate``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not fold the learning rate into the gradient")
 
     # --- checkpointing -------------------------------------------------------------
 
@@ -125,6 +133,11 @@ class SGD(Optimizer):
 
     name = "sgd"
     default_learning_rate = 0.1
+    folds_learning_rate = True
+
+    def step_scaled(self, params, lr_times_grad):
+        self.t += 1
+        params -= lr_times_grad  # W := W - alpha dJ/dW, alpha already applied with the 1/m: one pass
 
     def step(self, params, grad, lr):
         # Not SciPy's BLAS axpy, although it is one pass: NumPy and SciPy each load their own

@@ -506,6 +506,7 @@ def _epochs(net, state, X, Y, w, val, bs, shuffle, epochs, early, max_time, metr
         wb_buf = np.empty(bs, dtype=net.dtype) if w is not None else None
     batch_hooks = [c for c in callbacks if type(c).on_batch_end is not Callback.on_batch_end]
     compiled = online.eligible(net, opt, bs, w, batch_hooks, max_time)  # seed 001's rule, compiled
+    fold = opt.folds_learning_rate  # plain SGD: the engine scales the gradient by eta with its 1/m
     t_start = time.perf_counter()
     for _ in range(epochs):
         t0 = time.perf_counter()
@@ -543,10 +544,16 @@ def _epochs(net, state, X, Y, w, val, bs, shuffle, epochs, early, max_time, metr
                 Xb, Yb = X[start:end], Y[start:end]
                 wb = None if w is None else w[start:end]
             if wb is None or wb.any():  # a minibatch whose examples all weigh zero carries no gradient
-                J, _ = net._cost_and_gradient(Xb, Yb, wb, grad)
+                if fold:  # grad holds eta dJ/dparams
+                    J, _ = net._cost_and_gradient(Xb, Yb, wb, grad, lr)
+                else:
+                    J, _ = net._cost_and_gradient(Xb, Yb, wb, grad)
                 if not math.isfinite(J):
                     raise _diverged(net, epoch, step, J, lr, snapshot)
-                opt.step(params, grad, lr)
+                if fold:
+                    opt.step_scaled(params, grad)
+                else:
+                    opt.step(params, grad, lr)
                 total += J * (end - start)
                 for c in batch_hooks:
                     c.on_batch_end(run, epoch, step, J)

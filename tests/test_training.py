@@ -351,6 +351,16 @@ def test_interrupted_mid_epoch_resumes_bit_identically(shuffle):
         dp.train(d, X, Y, epochs=4, **{**kw, "batch_size": 16})
 
 
+def _overfitting_problem(seed, *, early_stopping):
+    """A linear target, unrelated validation data (its cost soon rises) and Adam settings."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(60, 3))
+    Y = X @ rng.normal(size=(3, 1))
+    Xv, Yv = rng.normal(size=(20, 3)), rng.normal(size=(20, 1))
+    return X, Y, dict(optimizer="adam", learning_rate=0.05, validation=(Xv, Yv), early_stopping=early_stopping,
+                      seed=0)
+
+
 class InterruptAtEpochEnd(dp.Callback):
     """Ctrl-C arriving while an epoch's end is recorded (the CLI's checkpoint is written then)."""
 
@@ -363,11 +373,7 @@ class InterruptAtEpochEnd(dp.Callback):
 
 
 def test_interrupt_at_an_epoch_end_keeps_the_state_not_the_best_epoch():
-    rng = np.random.default_rng(12)
-    X = rng.normal(size=(60, 3))
-    Y = X @ rng.normal(size=(3, 1))
-    Xv, Yv = rng.normal(size=(20, 3)), rng.normal(size=(20, 1))
-    kw = dict(optimizer="adam", learning_rate=0.05, validation=(Xv, Yv), early_stopping=100, seed=0)
+    X, Y, kw = _overfitting_problem(12, early_stopping=100)
     a = dp.Network.layered([3, 20, 1], hidden="tanh", output="identity", seed=0)
     ha = dp.train(a, X, Y, epochs=12, **kw)
     val = ha["val_cost"]
@@ -383,11 +389,7 @@ def test_interrupt_at_an_epoch_end_keeps_the_state_not_the_best_epoch():
 
 
 def test_finish_run_ends_a_restored_finished_run_as_train_did():
-    rng = np.random.default_rng(12)
-    X = rng.normal(size=(60, 3))
-    Y = X @ rng.normal(size=(3, 1))
-    Xv, Yv = rng.normal(size=(20, 3)), rng.normal(size=(20, 1))
-    kw = dict(optimizer="adam", learning_rate=0.05, validation=(Xv, Yv), early_stopping=100, seed=0)
+    X, Y, kw = _overfitting_problem(12, early_stopping=100)
     saved = {}
 
     class Checkpoint(dp.Callback):  # what the CLI's checkpointer keeps: the state at each epoch's end
@@ -408,11 +410,7 @@ def test_finish_run_ends_a_restored_finished_run_as_train_did():
 
 
 def test_early_stopping_survives_a_checkpoint():
-    rng = np.random.default_rng(10)
-    X = rng.normal(size=(60, 3))
-    Y = X @ rng.normal(size=(3, 1))
-    Xv, Yv = rng.normal(size=(20, 3)), rng.normal(size=(20, 1))
-    kw = dict(optimizer="adam", learning_rate=0.05, validation=(Xv, Yv), early_stopping=3, seed=0)
+    X, Y, kw = _overfitting_problem(10, early_stopping=3)
     a = dp.Network.layered([3, 20, 1], hidden="tanh", output="identity", seed=0)
     ha = dp.train(a, X, Y, epochs=100, **kw)
     assert ha.stopped == "early_stopping"

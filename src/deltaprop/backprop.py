@@ -142,7 +142,8 @@ def backward(net: "Network", ws: Workspace, scale, grad: np.ndarray) -> list:
 
 def _add_regularization_gradient(net: "Network", grad: np.ndarray, grad_scale: float = 1.0) -> None:
     if net.weight_decay:
-        grad += (grad_scale * net._decay_vector()) * net.params  # + lambda W (zero for the biases)
+        lam = net._decay_vector() if grad_scale == 1.0 else grad_scale * net._decay_vector()
+        grad += lam * net.params  # + lambda W (zero for the biases)
     if net.l1:
         grad += (grad_scale * net.l1) * np.sign(net.params) * net.weight_mask
 

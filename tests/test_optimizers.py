@@ -121,3 +121,22 @@ def test_matches_torch_optim(ours, theirs):
     mine = run(ours(), grads, 0.05)
     ref = _torch_run(torch, lambda ps: theirs(torch, ps), grads)
     np.testing.assert_allclose(mine, ref, rtol=1e-12, atol=1e-14)
+
+
+def test_a_folding_optimizer_without_its_own_step_scaled_gets_eta_g_through_step():
+    class PlainDescent(dp.Optimizer):  # linear in eta g, so it may let the engine fold eta in
+        name = "plain"
+        folds_learning_rate = True
+
+        def step(self, params, grad, lr):
+            self.t += 1
+            params -= lr * grad
+
+    rng = np.random.default_rng(4)
+    X, Y = rng.normal(size=(30, 3)), rng.normal(size=(30, 2))
+    a = dp.Network.layered([3, 4, 2], output="identity", weight_decay=0.1, seed=0)
+    b = a.copy()
+    dp.train(a, X, Y, optimizer=PlainDescent(0.05), batch_size=8, epochs=3, seed=1, metric=None)
+    dp.train(b, X, Y, optimizer="sgd", learning_rate=0.05, batch_size=8, epochs=3, seed=1, metric=None)
+    np.testing.assert_allclose(a.params, b.params, rtol=0, atol=1e-14)
+    assert a.training_state.optimizer.t == 12

@@ -67,16 +67,20 @@ if njit is not None:
     _FAST = {"reassoc", "contract", "arcp", "nsz"}
 
     @njit(cache=True, fastmath=_FAST, error_model="numpy", inline="always")
+    def _sigmoid(x):
+        """1 / (1 + e^-x) without overflow for any x."""
+        if x >= 0:
+            return 1.0 / (1.0 + np.exp(-x))
+        e = np.exp(x)
+        return e / (1.0 + e)
+
+    @njit(cache=True, fastmath=_FAST, error_model="numpy", inline="always")
     def _activate(code, z, a):
         """a = f(z) over one block; one branch per block, not per unit."""
         n = z.shape[0]
-        if code == 1:  # sigmoid, without overflow
+        if code == 1:
             for i in range(n):
-                if z[i] >= 0:
-                    a[i] = 1.0 / (1.0 + np.exp(-z[i]))
-                else:
-                    e = np.exp(z[i])
-                    a[i] = e / (1.0 + e)
+                a[i] = _sigmoid(z[i])
         elif code == 2:
             for i in range(n):
                 a[i] = np.tanh(z[i])
@@ -126,11 +130,7 @@ if njit is not None:
                     d[i] *= 0.01
         elif code == 5:  # softplus' = sigmoid
             for i in range(n):
-                if z[i] >= 0:
-                    d[i] *= 1.0 / (1.0 + np.exp(-z[i]))
-                else:
-                    e = np.exp(z[i])
-                    d[i] *= e / (1.0 + e)
+                d[i] *= _sigmoid(z[i])
         elif code == 6:
             for i in range(n):
                 if not z[i] > 0:

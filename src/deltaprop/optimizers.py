@@ -100,8 +100,9 @@ class Optimizer(abc.ABC):
         """Update ``params`` in place from the gradient ``grad`` with learning rate ``lr``."""
 
     def step_scaled(self, params: np.ndarray, lr_times_grad: np.ndarray) -> None:
-        """The update from eta g computed by the engine (only where ``folds_learning_rate``)."""
-        raise NotImplementedError(f"{type(self).__name__} does not fold the learning rate into the gradient")
+        """The update from eta g computed by the engine (called only where ``folds_learning_rate``,
+        that is, where the update depends on eta and g only through eta g)."""
+        self.step(params, lr_times_grad, 1.0)
 
     # --- checkpointing -------------------------------------------------------------
 

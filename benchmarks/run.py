@@ -38,6 +38,7 @@ import warnings
 import numpy as np
 
 import deltaprop as dp
+from deltaprop.core.backprop import Workspace
 
 try:
     import torch
@@ -113,7 +114,7 @@ class Workload:
         net = self.net()
         if self.full:
             grad = np.empty(net.n_params, np.float32)
-            return lambda: net._cost_and_gradient(self.X, self.Y, None, grad)
+            return lambda: net.loss_and_grad(self.X, self.Y, out=grad)
         return lambda: dp.train(net, self.X, self.Y, optimizer="sgd", learning_rate=0.01,
                                 batch_size=None if self.batch >= self.m else self.batch, epochs=1,
                                 shuffle=self.batch != 1, metric=None, seed=0, warm_start=False)
@@ -122,7 +123,7 @@ class Workload:
         net = self.net()
         Ws = [np.ascontiguousarray(W) for W in net.W]
         # a full batch is evaluated in chunks of rows (bounded memory): the bound multiplies the same chunks
-        batch = dp.backprop.Workspace.rows_per_chunk(net) if self.full else self.batch
+        batch = Workspace.rows_per_chunk(net.layout, net.dtype) if self.full else self.batch
         return lambda: gemm_bound(self.X, self.sizes, batch, Ws)
 
     def run_sklearn(self):
@@ -219,12 +220,12 @@ def contenders(workload):
     methods = {"deltaprop": workload.run_deltaprop(), "GEMM-only bound": workload.run_gemm(),
                "scikit-learn": workload.run_sklearn(), "PyTorch": workload.run_torch()}
     if workload.batch == 1:  # the online rule: also without the compiled kernel, for comparison
-        from deltaprop import online
+        from deltaprop.core import compiled as online
 
         inner = workload.run_deltaprop()
 
         def numpy_only():
-            saved, online.eligible = online.eligible, (lambda *a: False)
+            saved, online.eligible = online.eligible, (lambda *a, **k: False)
             try:
                 inner()
             finally:

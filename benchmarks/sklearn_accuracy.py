@@ -8,7 +8,8 @@ sides (scikit-learn watches validation accuracy, deltaprop validation cost; pati
 
     python benchmarks/sklearn_accuracy.py
 """
-import time, warnings, numpy as np
+import warnings
+import numpy as np
 from sklearn.datasets import load_digits, load_wine
 from sklearn.model_selection import cross_val_score, StratifiedKFold
 from sklearn.neural_network import MLPClassifier
@@ -24,7 +25,8 @@ for name, loader in [("digits", load_digits), ("wine", load_wine)]:
     for rs in range(5):
         ests = {"sk": MLPClassifier(hidden_layer_sizes=(100,), alpha=1e-4, max_iter=200, random_state=rs),
                 "dp": DeltaClassifier(hidden=(100,), weight_decay=5e-7, epochs=200, random_state=rs),
-                "sk_es": MLPClassifier(hidden_layer_sizes=(100,), alpha=1e-4, max_iter=200, early_stopping=True, n_iter_no_change=10, random_state=rs),
+                "sk_es": MLPClassifier(hidden_layer_sizes=(100,), alpha=1e-4, max_iter=200, early_stopping=True,
+                                       n_iter_no_change=10, random_state=rs),
                 "dp_es": DeltaClassifier(hidden=(100,), weight_decay=5e-7, epochs=200, early_stopping=10, random_state=rs)}
         for k, est in ests.items():
             res[k].append(cross_val_score(make_pipeline(StandardScaler(), est), X, y, cv=cv).mean())

@@ -1,4 +1,4 @@
-"""Seed 000's network on XOR: build it, gradient-check it, train it by batch gradient descent.
+"""UFLDL's network on XOR: build it, gradient-check it, train it by batch gradient descent.
 
     python examples/xor.py
 """
@@ -10,7 +10,7 @@ import deltaprop as dp
 X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 Y = np.array([[0.0], [1.0], [1.0], [0.0]])
 
-# seed 000: sigmoid units, J = (1/m) sum 1/2 ||h(x) - y||^2 + lambda/2 sum W^2
+# UFLDL's tutorial: sigmoid units, J = (1/m) sum 1/2 ||h(x) - y||^2 + lambda/2 sum W^2
 net = dp.Network.layered([2, 3, 1], hidden="sigmoid", output="sigmoid", cost="squared", seed=0)
 print(net)
 

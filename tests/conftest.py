@@ -74,7 +74,7 @@ def random_dag(rng, hidden, output, cost, *, weight_decay=0.0, l1=0.0, two_outpu
 
 def data_for(net, rng, m, output, cost):
     X = rng.normal(size=(m, net.n_inputs))
-    Y = targets(rng, m, net.n_outputs, output, cost, n_blocks_out=len(net._outputs))
+    Y = targets(rng, m, net.n_outputs, output, cost, n_blocks_out=len(net.layout.outputs))
     return X, Y
 
 

@@ -176,9 +176,9 @@ def whole_digits_run(tmp_path_factory):
 
 def _ctrl_c_at(monkeypatch, hook, when):
     """Deliver a real SIGINT to this process from inside the CLI's own callbacks, at one chosen moment."""
-    from deltaprop import cli
+    from deltaprop.io.logs import Checkpointer
 
-    original = getattr(cli.Checkpointer, hook)
+    original = getattr(Checkpointer, hook)
 
     def patched(self, run, epoch, *rest):
         result = original(self, run, epoch, *rest)
@@ -186,7 +186,7 @@ def _ctrl_c_at(monkeypatch, hook, when):
             os.kill(os.getpid(), signal.SIGINT)
         return result
 
-    monkeypatch.setattr(cli.Checkpointer, hook, patched, raising=False)
+    monkeypatch.setattr(Checkpointer, hook, patched, raising=False)
 
 
 @pytest.mark.parametrize("where", ["epoch_end", "mid_epoch"])
@@ -308,3 +308,85 @@ def test_no_traceback_from_the_real_process(tmp_path):
     assert r.returncode == 1 and "Traceback" not in r.stderr and "no such file" in r.stderr
     r = _cli("train", tmp_path / "absent.csv", "--target", "y", "--debug")
     assert r.returncode == 1 and "Traceback" in r.stderr
+
+
+# --- files written by dp.save(DeltaClassifier(...).fit(X, y)): info and predict use them (they crashed) ---------
+
+
+def _estimator_file(tmp_path, kind, frame=False):
+    from deltaprop.sklearn import DeltaClassifier, DeltaRegressor
+
+    rng = np.random.default_rng(0)
+    X = np.round(rng.normal(size=(80, 4)), 3)
+    if kind == "binary":
+        y = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")
+    elif kind == "multiclass":
+        y = (X[:, 0] > 0).astype(int) + (X[:, 2] > 0.5).astype(int)
+    elif kind == "multilabel":
+        y = np.stack([X[:, 0] > 0, X[:, 1] > 0, X[:, 2] > 0], axis=1).astype(int)
+    else:
+        y = X @ [1.0, -2.0, 0.5, 0.0]
+    names = ["a", "b", "c", "d"]
+    Xfit = X
+    if frame:
+        pd = pytest.importorskip("pandas")
+        Xfit = pd.DataFrame(X, columns=names)
+    est = (DeltaRegressor if kind == "regression" else DeltaClassifier)(hidden=(5,), epochs=30, random_state=0)
+    est.fit(Xfit, y)
+    path = tmp_path / f"{kind}.safetensors"
+    dp.save(est, path)
+    data = write_csv(tmp_path / f"{kind}.csv", names[::-1] if frame else names,
+                     [row[::-1] if frame else row for row in X.tolist()])
+    return est, Xfit, path, data
+
+
+@pytest.mark.parametrize("kind,frame", [("binary", False), ("multiclass", False), ("multiclass", True)])
+def test_predict_on_an_estimator_file_equals_its_predict(kind, frame, tmp_path, capsys):
+    est, X, path, data = _estimator_file(tmp_path, kind, frame)
+    code, out = run("predict", path, data, capsys=capsys)
+    assert code == 0, out.err
+    lines = out.out.splitlines()
+    assert lines[0] == "prediction" and lines[1:] == [str(v) for v in est.predict(X)]
+    code, out = run("predict", path, data, "--proba", capsys=capsys)
+    assert code == 0, out.err
+    proba = np.array([[float(v) for v in line.split(",")[1:]] for line in out.out.splitlines()[1:]])
+    np.testing.assert_allclose(proba, est.predict_proba(X), atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["binary", "multiclass"])
+def test_info_on_an_estimator_file(kind, tmp_path, capsys):
+    est, _, path, _ = _estimator_file(tmp_path, kind)
+    code, out = run("info", path, "--json", capsys=capsys)
+    assert code == 0, out.err
+    info = json.loads(out.out)
+    assert info["kind"] == "estimator" and info["estimator"] == "DeltaClassifier"
+    assert info["task"] == "classification" and info["classes"] == ", ".join(map(str, est.classes_))
+    assert info["network"] == repr(est.network_) and info["parameters"] == est.network_.n_params
+    code, out = run("info", path, capsys=capsys)
+    assert code == 0 and "estimator" in out.out and "classification" in out.out and not out.err
+
+
+def test_a_multilabel_estimator_file_is_refused_in_one_line(tmp_path, capsys):
+    _, _, path, data = _estimator_file(tmp_path, "multilabel")
+    code, out = run("predict", path, data, capsys=capsys)
+    assert code == 1 and "multilabel DeltaClassifier" in out.err
+    assert "Traceback" not in out.err and len(out.err.strip().splitlines()) == 1
+    code, out = run("info", path, "--json", capsys=capsys)
+    assert code == 0 and json.loads(out.out)["task"] == "multilabel classification"
+
+
+def test_info_json_for_every_kind_of_file(tmp_path, capsys):
+    net = tmp_path / "net.safetensors"
+    dp.save(dp.Network.layered([2, 3, 1], seed=0), net)
+    model, ck = tmp_path / "model.safetensors", tmp_path / "ck"
+    assert main(["train", "--dataset", "xor", "--quiet", "--epochs", "2", "--out", str(model),
+                 "--checkpoint-dir", str(ck)]) == 0
+    files = {"network": net, "model": model, "checkpoint": sorted(ck.glob("checkpoint-*.safetensors"))[-1]}
+    for kind in ("binary", "multilabel", "regression"):
+        files[f"estimator {kind}"] = _estimator_file(tmp_path, kind)[2]
+    for kind, path in files.items():
+        code, out = run("info", path, "--json", capsys=capsys)
+        assert code == 0, (kind, out.err)
+        info = json.loads(out.out)
+        assert info["kind"] == kind.split()[0] and info["parameters"] > 0, (kind, info)
+    assert json.loads(run("info", files["checkpoint"], "--json", capsys=capsys)[1].out)["epochs done"] == 2

@@ -28,11 +28,11 @@ def test_csv_reads_features_target_and_names(tmp_path):
 
 
 def test_csv_target_types():
-    from deltaprop.io.data import _typed_column
+    from deltaprop.io.data import target_column
 
-    assert _typed_column(["1", "2"]).dtype.kind == "i"
-    assert _typed_column(["1.5", "2"]).dtype.kind == "f"
-    assert _typed_column(["a", "2"]).dtype.kind == "O"
+    assert target_column(["1", "2"]).dtype.kind == "i"
+    assert target_column(["1.5", "2"]).dtype.kind == "f"
+    assert target_column(["a", "2"]).dtype.kind == "O"
     assert infer_task(np.array([1, 2, 1])) == "classification"
     assert infer_task(np.array([0.5, 2.25, 1.0])) == "regression"
 

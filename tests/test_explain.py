@@ -66,7 +66,7 @@ def test_numbers_are_the_engines(kind, notation, m):
         # every unit it feeds appears as a term, with the weight on that edge
         fed = {(t.target, t.weight) for t in d.terms}
         expected = set()
-        for e, s in net._succ[j]:
+        for e, s in net.layout.successors[j]:
             for r in range(net.blocks[s].units):
                 if net.edges[e].mask is None or net.edges[e].mask[r, i]:
                     expected.add(((s, r), float(net.W[e][r, i])))
@@ -105,10 +105,10 @@ def test_aima_notation_signs_and_bias_as_weight():
     tr = net.backprop(x, y)
     # Delta = -delta; the gradient column is -a_j Delta_k
     o = net.unit("o")
-    j, i = net._units[o]
+    j, i = net.unit_map.location(o)
     assert "Delta_o = g'(in_o)(t_o - a_o)" in text
     assert num(tr.Delta(o)[0]) in text
-    h1 = net.unit("h1")
+    assert net.unit("h1") in net.units
     assert "Delta_h1 = g'(in_h1) · [ w_h1,h2·Delta_h2 + w_h1,o·Delta_o ]" in text  # every unit h1 feeds
 
 

@@ -58,11 +58,10 @@ def test_l1_term_gradient():
 
 def test_gradcheck_detects_a_wrong_gradient(monkeypatch):
     """The check must be able to fail: break sigmoid's derivative and it must say FAIL."""
-    from deltaprop import activations
-
-    broken = activations.Activation("sigmoid", activations._sigmoid, lambda z, a: a * (1 - a) * 1.01)
-    monkeypatch.setitem(activations._REGISTRY, "sigmoid", broken)
-    net = dp.Network.layered([3, 4, 2], seed=0)
+    sigmoid = dp.get_activation("sigmoid")
+    dp.register_activation("sigmoid_with_a_wrong_derivative", sigmoid.f, lambda z, a: a * (1 - a) * 1.01,
+                           overwrite=True)
+    net = dp.Network.layered([3, 4, 2], hidden="sigmoid_with_a_wrong_derivative", seed=0)
     X = np.random.default_rng(0).normal(size=(5, 3))
     report = dp.gradcheck(net, X, np.zeros((5, 2)))
     assert not report.passed

@@ -1,4 +1,4 @@
-"""Seed 001's networks of units: random unit DAGs against finite differences and autograd,
+"""AIMA's networks of units: random unit DAGs against finite differences and autograd,
 the theorem -dE/dw_ij = a_i Delta_j, equivalence with layered networks, XOR online, errors."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def random_unit_graph(rng, *, output_act="identity", n_outputs=None, output_feed
         g.connect(outs[0], outs[1])
     # every unit must reach an output: give the dead ends an edge into one
     for u in inputs + hidden:
-        if not g._succ[u]:
+        if not g.successors(u):
             g.connect(u, outs[int(rng.integers(0, n_out))])
     g.output(*outs)
     return g, inputs, hidden, outs
@@ -45,31 +45,30 @@ def random_unit_graph(rng, *, output_act="identity", n_outputs=None, output_feed
 def unit_forward_reference(net, g, X, Y, weights):
     """Unit-by-unit forward pass and cost in AIMA's form, independent of the block compiler.
     ``weights`` maps (source, target) -> w and (g.one, target) -> bias, values of any array type."""
-    import math
 
     acts = {"identity": lambda v: v, "sigmoid": lambda v: 1 / (1 + np.exp(-v)), "tanh": np.tanh,
             "relu": lambda v: np.maximum(v, 0), "leaky_relu": lambda v: np.where(v > 0, v, 0.01 * v),
             "softplus": lambda v: np.log1p(np.exp(v)), "elu": lambda v: np.where(v > 0, v, np.exp(v) - 1)}
     a, inp = {}, {}
-    for i, x in enumerate(g._inputs):
+    for i, x in enumerate(g.inputs):
         a[x] = X[:, i]
-    for u in g._topological():
+    for u in g.topological_order():
         if u.kind != "unit":
             continue
-        total = sum(weights[(s, u)] * a[s] for s in g._pred[u])  # in_k = sum_i w_ik a_i
+        total = sum(weights[(s, u)] * a[s] for s in g.predecessors(u))  # in_k = sum_i w_ik a_i
         if (g.one, u) in weights:
             total = total + weights[(g.one, u)]  # + w_0k a_0
         inp[u] = total
         if u.activation != "softmax":
             a[u] = acts[u.activation](total)
-    soft = [u for u in g._outputs if u.activation == "softmax"]
+    soft = [u for u in g.outputs if u.activation == "softmax"]
     if soft:
         zmax = np.max(np.stack([inp[u] for u in soft]), axis=0)
         den = sum(np.exp(inp[u] - zmax) for u in soft)
         for u in soft:
             a[u] = np.exp(inp[u] - zmax) / den
     loss = 0
-    for c, o in enumerate(g._outputs):
+    for c, o in enumerate(g.outputs):
         if net.cost.name == "squared":
             loss = loss + 0.5 * (a[o] - Y[:, c]) ** 2
         elif o.activation == "sigmoid":
@@ -80,8 +79,8 @@ def unit_forward_reference(net, g, X, Y, weights):
 
 
 def unit_parameters(net, g):
-    params = {(s, t): net.weight(s, t) for (s, t) in g._weights}
-    for u in g._units:
+    params = {(s, t): net.weight(s, t) for (s, t, _) in g.edges}
+    for u in g.all_units:
         if u.kind == "unit" and u.bias is not None:
             params[(g.one, u)] = net.bias(u)
     return params
@@ -99,7 +98,7 @@ def test_random_unit_dags_against_central_differences(output_act, cost, trial):
     g, _, _, outs = random_unit_graph(rng, output_act=output_act, output_feeds_output=feeds)
     net = g.compile(cost=cost, weight_decay=0.01 * (trial % 3), seed=trial)
     m = 5
-    X = rng.normal(size=(m, len(g._inputs)))
+    X = rng.normal(size=(m, len(g.inputs)))
     if cost == "cross_entropy" and output_act == "softmax":
         Y = rng.dirichlet(np.ones(len(outs)), size=m)
     elif cost == "cross_entropy":
@@ -134,7 +133,7 @@ def test_random_unit_dags_against_autograd(output_act, cost):
         rng = np.random.default_rng(zlib.crc32(f"units-torch/{output_act}/{cost}/{trial}".encode()))
         g, _, _, outs = random_unit_graph(rng, output_act=output_act)
         net = g.compile(cost=cost, weight_decay=0.02, seed=trial)
-        X = rng.normal(size=(6, len(g._inputs)))
+        X = rng.normal(size=(6, len(g.inputs)))
         if cost == "cross_entropy" and output_act == "softmax":
             Y = np.eye(len(outs))[rng.integers(0, len(outs), 6)]
         elif cost == "cross_entropy":
@@ -148,11 +147,11 @@ def test_random_unit_dags_against_autograd(output_act, cost):
                       "softplus": torch.nn.functional.softplus, "elu": torch.nn.functional.elu}
         a, inp = {}, {}
         Xt, Yt = torch.tensor(X), torch.tensor(Y)
-        for i, x in enumerate(g._inputs):
+        for i, x in enumerate(g.inputs):
             a[x] = Xt[:, i]
-        for u in g._topological():
+        for u in g.topological_order():
             if u.kind == "unit":
-                inp[u] = sum(tp[(s, u)] * a[s] for s in g._pred[u]) + (tp[(g.one, u)] if (g.one, u) in tp else 0)
+                inp[u] = sum(tp[(s, u)] * a[s] for s in g.predecessors(u)) + (tp[(g.one, u)] if (g.one, u) in tp else 0)
                 if u.activation != "softmax":
                     a[u] = torch_acts[u.activation](inp[u])
         loss = 0
@@ -184,18 +183,18 @@ def test_seed_001_theorem_backprop_is_gradient_descent(seed):
     rng = np.random.default_rng(seed)
     g, _, _, outs = random_unit_graph(rng, output_act="sigmoid")
     net = g.compile(cost="squared", seed=seed)
-    x = rng.normal(size=(1, len(g._inputs)))
+    x = rng.normal(size=(1, len(g.inputs)))
     y = rng.uniform(size=(1, len(outs)))
     tr = net.backprop(x, y)
-    for (i, j) in g._weights:
+    for (i, j, _) in g.edges:
         assert -tr.grad_w(i, j) == pytest.approx(tr.a(i)[0] * tr.Delta(j)[0], rel=1e-12, abs=1e-15)
-    for u in g._units:
+    for u in g.all_units:
         if u.kind == "unit" and u.bias is not None:
             assert -tr.grad_w(g.one, u) == pytest.approx(1.0 * tr.Delta(u)[0], rel=1e-12, abs=1e-15)
     # Delta's sign: -dE/d(in), so Delta = -delta
-    for u in g._units:
+    for u in g.all_units:
         if u.kind == "unit":
-            j, i = net._units[u]
+            j, i = net.unit_map.location(u)
             assert tr.Delta(u)[0] == -tr.delta[j][0, i]
 
 
@@ -296,7 +295,7 @@ def test_outputs_follow_the_order_they_were_declared():
 def test_compiled_graph_trains_with_every_optimizer():
     rng = np.random.default_rng(3)
     g, _, _, outs = random_unit_graph(rng, output_act="identity")
-    X = rng.normal(size=(30, len(g._inputs)))
+    X = rng.normal(size=(30, len(g.inputs)))
     Y = rng.normal(size=(30, len(outs))) * 0.3
     for optimizer in dp.available_optimizers():
         net = g.compile(seed=0)
@@ -378,5 +377,11 @@ def test_unit_accessors_refuse_what_does_not_exist():
         tr.Delta(x)
     with pytest.raises(ValueError, match="not a unit of this network"):
         tr.a("h")
-    with pytest.raises(ValueError, match="not compiled from a dp.Graph"):
-        dp.Network.layered([1, 1], seed=0).weight(x, o)
+    layered = dp.Network.layered([1, 1], seed=0)
+    with pytest.raises(ValueError, match="x1 is not a unit of this network"):
+        layered.weight(x, o)  # another network's unit
+    # a layered network has units of its own, by default names: AIMA's view of UFLDL's network
+    assert layered.weight(layered.unit("x1"), layered.unit("o1")) == layered.W[0][0, 0]
+    assert layered.weight(layered.one, layered.unit("o1")) == layered.b[0][0]
+    with pytest.raises(ValueError, match="no unit named 'h1'; the units are x1, o1"):
+        layered.unit("h1")

@@ -1,4 +1,4 @@
-"""A 2-2-1 sigmoid network worked by hand, every number in the comments (seed 000's notation).
+"""A 2-2-1 sigmoid network worked by hand, every number in the comments (UFLDL's notation).
 
 Layers (1-based, as in the seed): inputs x = a(1), hidden a(2), output a(3) = h(x).
 In deltaprop's 0-based lists: net.W[0] = W(1), net.W[1] = W(2), tr.a[1] = a(2), ...

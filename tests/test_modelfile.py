@@ -87,7 +87,7 @@ def _write(path, record, tensors):
     """A file with this record and these tensors, with a correct checksum unless the record has one."""
     record = json.loads(json.dumps(record))
     if "checksum" not in record:
-        record["checksum"] = modelfile._checksum(record, tensors)
+        record["checksum"] = modelfile.checksum(record, tensors)
     path.write_bytes(st_save(tensors, metadata={"deltaprop": json.dumps(record)}))
     return path
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
-from deltaprop import online
+from deltaprop.core import compiled as online
 from conftest import HIDDEN
 
 pytestmark = pytest.mark.skipif(not online.available(), reason="Numba is not installed")
@@ -16,7 +16,7 @@ PAIRS = [(act, "squared") for act in HIDDEN] + [("sigmoid", "cross_entropy"), ("
 
 
 def _numpy_only(monkeypatch):
-    monkeypatch.setattr(online, "eligible", lambda *a: False)
+    monkeypatch.setattr(online, "eligible", lambda *a, **k: False)
 
 
 @pytest.mark.parametrize("output,cost", PAIRS)
@@ -32,7 +32,7 @@ def test_compiled_epoch_equals_the_numpy_loop(hidden, output, cost, monkeypatch)
         Y = rng.normal(size=(60, 3))
     a = dp.Network.layered([4, 5, 6, 3], hidden=hidden, output=output, cost=cost, weight_decay=0.01, seed=2)
     b = a.copy()
-    assert online.eligible(a, dp.get_optimizer("sgd"), 1, None, [], None)
+    assert online.eligible(a, plain_sgd=True, batch_size=1, weights=None, batch_hooks=[], max_time=None)
     ha = dp.train(a, X, Y, optimizer="sgd", learning_rate=0.02, batch_size=1, epochs=3, seed=4, metric=None)
     _numpy_only(monkeypatch)
     hb = dp.train(b, X, Y, optimizer="sgd", learning_rate=0.02, batch_size=1, epochs=3, seed=4, metric=None)

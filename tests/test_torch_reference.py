@@ -7,7 +7,6 @@ import zlib
 import numpy as np
 import pytest
 
-import deltaprop as dp
 from conftest import HIDDEN, OUTPUT_COST, data_for, random_dag, random_layered
 
 torch = pytest.importorskip("torch")
@@ -27,7 +26,7 @@ TORCH_ACTS = {
 def torch_cost_and_grad(net, X, Y, sample_weight=None):
     """The same J built from net.blocks/net.edges with torch ops; its gradient by autograd."""
     p = torch.tensor(net.params, dtype=torch.float64, requires_grad=True)
-    Ws, bs = net._views(p)
+    Ws, bs = net.views(p)
     a = [torch.tensor(X)]
     z = [None]
     for j in range(1, len(net.blocks)):
@@ -39,7 +38,7 @@ def torch_cost_and_grad(net, X, Y, sample_weight=None):
         a.append(TORCH_ACTS[net.blocks[j].activation](zj))
     Yt = torch.tensor(Y)
     loss = 0
-    for j, cols in net._outputs:
+    for j, cols in net.layout.outputs:
         y = Yt[:, cols]
         if net.cost.name == "squared":
             loss = loss + 0.5 * ((a[j] - y) ** 2).sum(dim=1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import pathlib
 
-import pytest
 
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs"
 

@@ -1,8 +1,11 @@
 """deltaprop: backpropagation exactly as the textbooks teach it.
 
-The layered network of UFLDL (seed 000) and the general network of units of AIMA
-(seed 001) run on one engine: a DAG of dense blocks whose parameters live in one
-flat vector.
+The layered network of UFLDL's tutorial and the general network of units of AIMA's
+textbook run on one engine: a DAG of dense blocks whose parameters live in one flat vector.
+
+The package is layered, and imports run one way only (checked by import-linter):
+``core`` (the engine) <- ``train`` <- ``model``, ``gradcheck``, ``explain``, ``io`` <-
+``export``, ``plot``, ``sklearn`` <- ``cli``.
 
 >>> import deltaprop as dp
 >>> net = dp.Network.layered([2, 3, 1], seed=0)
@@ -10,22 +13,29 @@ flat vector.
 Network(layered 2-3-1 [sigmoid,sigmoid], cost=squared, weight_decay=0, dtype=float64, n_params=13)
 """
 
-from .activations import Activation, available_activations, get_activation, register_activation
-from .costs import Cost, available_costs, get_cost
-from .graph import Graph, Unit
+from .core import (Activation, Block, Cost, Edge, Graph, Layout, Network, Trace, Unit, available_activations,
+                   available_costs, get_activation, get_cost, register_activation, register_cost)
 from .gradcheck import GradcheckReport, gradcheck, relative_error
-from .network import Block, Edge, Network, Trace
-from .optimizers import Optimizer, available_optimizers, get_optimizer
-from .schedules import Schedule, get_schedule
-from .training import Callback, DivergenceError, History, Run, capture_state, finish_run, restore_state, train
-from . import optimizers, schedules
-from .io import load, save
-from .io.modelfile import FileFormatError
+from .train import (Callback, DivergenceError, History, Optimizer, Run, Schedule, available_optimizers,
+                    capture_state, finish_run, get_optimizer, get_schedule, optimizers, restore_state, schedules,
+                    train)
+from .io import FileFormatError, declare_kind, load, save
 from .model import Model
 from .export import export_onnx
 from .explain import explain
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402
+
+
+def _import_estimators() -> None:
+    import importlib
+
+    importlib.import_module("deltaprop.sklearn")  # registers the "estimator" record kind with deltaprop.io
+
+
+# The composition root: the file format learns that "estimator" files belong to the scikit-learn face,
+# which registers itself when first needed (io never names it).
+declare_kind("estimator", {"network", "estimator"}, _import_estimators)
 
 __all__ = [
     "Activation",
@@ -47,6 +57,8 @@ __all__ = [
     "train",
     "Cost",
     "Edge",
+    "Layout",
+    "register_cost",
     "FileFormatError",
     "Model",
     "explain",

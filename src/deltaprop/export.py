@@ -16,26 +16,14 @@ import os
 
 import numpy as np
 
-from .io.atomic import atomic_write_bytes
+from .core import Network
+from .io import atomic_write_bytes
 from .model import Model
-from .network import Network
 
 __all__ = ["export_onnx", "OPSET", "IR_VERSION"]
 
 OPSET = 17
 IR_VERSION = 9  # pinned: onnxruntime >= 1.15 loads it
-
-_OPS = {
-    "identity": ("Identity", {}),
-    "sigmoid": ("Sigmoid", {}),
-    "tanh": ("Tanh", {}),
-    "relu": ("Relu", {}),
-    "leaky_relu": ("LeakyRelu", {"alpha": 0.01}),
-    "softplus": ("Softplus", {}),
-    "elu": ("Elu", {"alpha": 1.0}),
-    "softmax": ("Softmax", {"axis": 1}),
-}
-
 
 def _resolve(obj):
     """(network, input mean, input scale, post-processing, output name) for anything we can export."""
@@ -46,15 +34,16 @@ def _resolve(obj):
         if obj.scaler is not None:
             mean, scale = obj.scaler.mean, obj.scaler.scale
         if obj.task == "classification":
-            return obj.network, mean, scale, None, "probabilities"
+            binary = obj.network.n_outputs == 1 and obj.classes is not None and len(obj.classes) == 2
+            return obj.network, mean, scale, ("binary",) if binary else None, "probabilities"
         post = None if obj.target_scaler is None else ("unscale", obj.target_scaler.mean, obj.target_scaler.scale)
         return obj.network, mean, scale, post, "predictions"
     name = type(obj).__name__
-    if name in ("DeltaClassifier", "DeltaRegressor") and hasattr(obj, "network_"):
-        if name == "DeltaClassifier":
-            post = ("binary",) if obj._binarizer_kind == "binary" else None
-            return obj.network_, None, None, post, "probabilities"
-        return obj.network_, None, None, ("flatten",) if obj._y_1d else None, "predictions"
+    kind = getattr(obj, "output_kind_", None)  # a fitted deltaprop estimator says what its outputs are
+    if kind is not None and isinstance(getattr(obj, "network_", None), Network):
+        if kind != "regression":
+            return obj.network_, None, None, ("binary",) if kind == "binary" else None, "probabilities"
+        return obj.network_, None, None, ("flatten",) if obj.target_1d_ else None, "predictions"
     raise ValueError(f"export_onnx takes a Network, a Model or a fitted deltaprop estimator, got {name}")
 
 
@@ -84,9 +73,10 @@ def export_onnx(model, path: str | os.PathLike, *, opset: int = OPSET) -> None:
     if opset < 13:
         raise ValueError(f"opset must be >= 13, got {opset}")
     net, mean, scale, post, out_name = _resolve(model)
-    for j, act in enumerate(net.activations, start=1):
-        if act not in _OPS:
-            raise ValueError(f"block {j}: activation {act!r} has no ONNX operator; exportable: {', '.join(_OPS)}")
+    for j, act in enumerate(net.layout.activations[1:], start=1):
+        if act.onnx is None:  # each activation says its ONNX operator, or that it has none
+            raise ValueError(f"block {j}: activation {act.name!r} has no ONNX operator; register it with "
+                             "onnx=(op_type, attributes) to export it")
 
     nodes, inits = [], []
 
@@ -95,22 +85,28 @@ def export_onnx(model, path: str | os.PathLike, *, opset: int = OPSET) -> None:
         return name
 
     a = ["input"] + [None] * (len(net.blocks) - 1)
+    # The input scaling is folded into the edges out of the input block, in float64:
+    # ((x - mean) / scale) W^T = x (W / scale)^T - (mean / scale) W^T. Subtracting the mean in
+    # float32 instead would lose the features' digits (Unix times near 1.7e9 moved outputs by 0.58).
+    Ws = [np.asarray(W, dtype=np.float64) for W in net.W]
+    bs = [np.asarray(b, dtype=np.float64) for b in net.b]
     if mean is not None:
-        nodes.append(helper.make_node("Sub", ["input", const("input_mean", mean)], ["centred"]))
-        nodes.append(helper.make_node("Div", ["centred", const("input_scale", scale)], ["scaled"]))
-        a[0] = "scaled"
+        for e, edge in enumerate(net.edges):
+            if edge.source == 0:
+                Ws[e] = Ws[e] / np.asarray(scale, dtype=np.float64)[None, :]
+                bs[edge.target - 1] = bs[edge.target - 1] - Ws[e] @ np.asarray(mean, dtype=np.float64)
     for j in range(1, len(net.blocks)):
         terms = []
-        for e, k in net._pred[j]:
+        for e, k in net.layout.predecessors[j]:
             name = f"zpart_{e}"
-            nodes.append(helper.make_node("MatMul", [a[k], const(f"W_{e}_T", net.W[e].T)], [name]))  # a @ W^T
+            nodes.append(helper.make_node("MatMul", [a[k], const(f"W_{e}_T", Ws[e].T)], [name]))  # a @ W^T
             terms.append(name)
-        nodes.append(helper.make_node("Sum", terms + [const(f"b_{j - 1}", net.b[j - 1])], [f"z_{j}"]))
-        op, attrs = _OPS[net.activations[j - 1]]
+        nodes.append(helper.make_node("Sum", terms + [const(f"b_{j - 1}", bs[j - 1])], [f"z_{j}"]))
+        op, attrs = net.layout.activations[j].onnx
         nodes.append(helper.make_node(op, [f"z_{j}"], [f"a_{j}"], **attrs))
         a[j] = f"a_{j}"
 
-    outs = net._outputs
+    outs = net.layout.outputs
     if len(outs) == 1 and isinstance(outs[0][1], slice):
         h = a[outs[0][0]]
     else:  # concatenate the output blocks, then put the columns in the declared order
@@ -143,7 +139,7 @@ def export_onnx(model, path: str | os.PathLike, *, opset: int = OPSET) -> None:
         [helper.make_tensor_value_info(out_name, TensorProto.FLOAT, out_shape)],
         initializer=inits,
     )
-    from . import __version__
+    from .version import __version__
 
     onnx_model = helper.make_model(graph, producer_name="deltaprop", producer_version=__version__,
                                    opset_imports=[helper.make_opsetid("", opset)])

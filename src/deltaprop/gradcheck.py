@@ -15,14 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_rng
-from .backprop import forward
-from .network import Network
+from .core import Network
+from .core.checks import as_rng
 
 __all__ = ["GradcheckReport", "gradcheck", "relative_error"]
-
-_KINKED = ("relu", "leaky_relu")
-
 
 def relative_error(analytic: np.ndarray, numeric: np.ndarray, floor: float = 1e-12) -> float:
     """max |g - n| / max(max |g|, max |n|, floor): the error relative to the tensor's scale.
@@ -157,11 +153,12 @@ def gradcheck(
     if tol <= 0:
         raise ValueError(f"tol must be > 0, got {tol!r}")
     net64 = net.copy(dtype="float64")
-    X, Y, w = net64._check_xy(X, Y, sample_weight)
-    _, analytic = net64._cost_and_gradient(X, Y, w)
-    z, _ = forward(net64, X)
-    near_kinks = sum(
-        int((np.abs(z[j]) < 1e-4).sum()) for j, act in enumerate(net64._acts) if act is not None and act.name in _KINKED
+    X, Y, w = net64.check_data(X, Y, sample_weight)
+    _, analytic = net64.loss_and_grad(X, Y, sample_weight=w)
+    z, _ = net64.forward(X)
+    near_kinks = sum(  # each activation says whether f' jumps (relu's kink at 0)
+        int((np.abs(z[j]) < 1e-4).sum()) for j, act in enumerate(net64.layout.activations) if act is not None
+        and act.kinked
     )
 
     idx = np.flatnonzero(net64.free)
@@ -174,7 +171,7 @@ def gradcheck(
     p = net64.params
     def J_at(i, value):
         p[i] = value
-        return net64._cost(X, Y, w)
+        return net64.loss(X, Y, sample_weight=w)
 
     for i in idx:
         old = p[i]
@@ -195,9 +192,9 @@ def gradcheck(
             out.append(relative_error(ga[c], gn[c], floor) if c.any() else float("nan"))
         return out
 
-    Wa, ba = net64._views(analytic)
-    Wn, bn = net64._views(numeric)
-    Wc, bc = net64._views(checked)
+    Wa, ba = net64.views(analytic)
+    Wn, bn = net64.views(numeric)
+    Wc, bc = net64.views(checked)
     W_errors = err(Wa, Wn, Wc)
     b_errors = err(ba, bn, bc)
     finite = [e for e in W_errors + b_errors if not np.isnan(e)]

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import as_matrix
-from .network import Network
-from .training import History
+from .core import Network
+from .core.checks import as_matrix
+from .train import History, metrics
 
 __all__ = ["Model", "Scaler", "encode_labels", "infer_task"]
 
@@ -22,7 +22,11 @@ __all__ = ["Model", "Scaler", "encode_labels", "infer_task"]
 class Scaler:
     """Standardisation x' = (x - mean) / scale, fitted on training data.
 
-    A constant column gets scale 1 (it becomes 0), never a division by zero.
+    Computed stably in float64: each column is first divided by its largest magnitude, so
+    values near 1e300 neither overflow the variance nor lose an informative column. A column
+    is constant when its spread is below 1e-12 of its magnitude (a relative test: a feature
+    whose values differ by 1e-13 around 0 is still informative); it gets scale 1 and becomes 0,
+    never a division by zero.
     """
 
     mean: np.ndarray
@@ -31,10 +35,14 @@ class Scaler:
     @classmethod
     def fit(cls, X: np.ndarray) -> "Scaler":
         X = np.asarray(X, dtype=np.float64)
-        mean = X.mean(axis=0)
-        std = X.std(axis=0)
-        scale = np.where(std > 1e-12 * np.maximum(1.0, np.abs(mean)), std, 1.0)
-        return cls(mean, scale)
+        big = np.abs(X).max(axis=0)
+        c = np.where(big > 0, big, 1.0)  # the column's magnitude, to compute in units of it
+        Xs = X / c
+        mean_s = Xs.mean(axis=0)
+        std_s = np.sqrt(((Xs - mean_s) ** 2).mean(axis=0))
+        mean, std = mean_s * c, std_s * c
+        informative = (std_s > 1e-12) & (std > np.finfo(np.float64).tiny) & np.isfinite(std)
+        return cls(mean, np.where(informative, std, 1.0))
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         return (np.asarray(X, dtype=np.float64) - self.mean) / self.scale
@@ -132,23 +140,30 @@ class Model:
     def targets(self, y) -> np.ndarray:
         """Targets as the network's Y: one-hot for classification."""
         if self.task == "classification":
-            return encode_labels(np.asarray(y).ravel() if np.ndim(y) > 1 and np.shape(y)[1] == 1 else y,
-                                 self.classes)[0]
+            Y = encode_labels(np.asarray(y).ravel() if np.ndim(y) > 1 and np.shape(y)[1] == 1 else y,
+                              self.classes)[0]
+            return Y[:, 1:] if self.network.n_outputs == 1 and Y.shape[1] == 2 else Y
         y = np.asarray(y, dtype=np.float64)
         y = y.reshape(-1, 1) if y.ndim == 1 else y
         return y if self.target_scaler is None else self.target_scaler.transform(y)
+
+    def _class_scores(self, h: np.ndarray) -> np.ndarray:
+        """One column per class: the outputs, or [1 - h, h] for one sigmoid output and two classes."""
+        if h.shape[1] == 1 and self.classes is not None and len(self.classes) == 2:
+            return np.hstack([1 - h, h])
+        return h
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, shape (m, n_classes), columns in the order of ``classes``."""
         if self.task != "classification":
             raise ValueError("predict_proba is for classification models; this one does regression")
-        return self.network.predict(self.inputs(X))
+        return self._class_scores(self.network.predict(self.inputs(X)))
 
     def predict(self, X) -> np.ndarray:
         """Class labels (classification) or values (regression; shape (m,) for one target)."""
         h = self.network.predict(self.inputs(X))
         if self.task == "classification":
-            return np.asarray(self.classes, dtype=object)[h.argmax(axis=1)]
+            return np.asarray(self.classes, dtype=object)[self._class_scores(h).argmax(axis=1)]
         h = self._unscale(h)
         return h[:, 0] if h.shape[1] == 1 else h
 
@@ -166,13 +181,77 @@ class Model:
         result = {"cost": net.cost_value(Xs, Y)}
         h = net.predict(Xs)
         if self.task == "classification":
-            result["accuracy"] = float(np.mean(h.argmax(axis=1) == Y.argmax(axis=1)))
+            result["accuracy"] = metrics.accuracy(self._class_scores(h), self._class_scores(Y), single_label=True)
         else:
             h = self._unscale(h)
             Y = self._unscale(Y)
             err = h - Y
-            ss_tot = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
-            ss_res = (err**2).sum(axis=0)
-            r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
-            result.update(r2=float(r2.mean()), rmse=float(np.sqrt((err**2).mean())), mae=float(np.abs(err).mean()))
+            result.update(r2=metrics.r2(h, Y), rmse=float(np.sqrt((err**2).mean())), mae=float(np.abs(err).mean()))
         return result
+
+
+# --- held-out rows and data identity (used by the command line's train) ---------------------------------
+
+__all__ += ["split_test", "fingerprint"]
+
+
+def split_test(n: int, fraction: float, seed: int, labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, test)`` that hold out about ``fraction`` of ``n`` rows for testing.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    fraction : float
+        Share of the rows held out, in [0, 1). With 0, or fewer than 20 rows, nothing is held out.
+    seed : int
+        Seed of the random choice (the same seed gives the same split).
+    labels : ndarray of shape (n, k), optional
+        One-hot (or any row-wise) labels: the split is then stratified, holding out
+        ``round(count * fraction)`` rows of each distinct label row.
+
+    Returns
+    -------
+    train, test : ndarray of int
+        Sorted, disjoint row indices that together cover ``range(n)``.
+    """
+    if fraction <= 0 or n < 20:
+        return np.arange(n), np.arange(0)
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+    if labels is None:
+        perm = rng.permutation(n)
+        k = max(1, int(round(n * fraction)))
+        return np.sort(perm[k:]), np.sort(perm[:k])
+    test = []
+    for c in np.unique(labels, axis=0):
+        idx = np.flatnonzero(np.all(labels == c, axis=1))
+        idx = idx[rng.permutation(idx.size)]
+        test.extend(idx[: int(round(idx.size * fraction))])
+    test = np.sort(np.array(test, dtype=np.intp))
+    return np.setdiff1d(np.arange(n), test), test
+
+
+def fingerprint(X, y) -> str:
+    """A short identity of a data set: 16 hex digits of sha256 over the bytes of ``X`` and the values of ``y``.
+
+    Two runs on the same data get the same fingerprint; a checkpoint records it so that resuming
+    on other data is refused.
+
+    Parameters
+    ----------
+    X : array_like
+        The inputs (their bytes are hashed, so the dtype matters).
+    y : array_like
+        The targets: labels or numbers, hashed as JSON.
+
+    Returns
+    -------
+    str
+    """
+    import hashlib
+    import json
+
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(X).tobytes())
+    h.update(json.dumps([v.item() if isinstance(v, np.generic) else v for v in np.asarray(y).tolist()]).encode())
+    return h.hexdigest()[:16]

@@ -12,6 +12,7 @@ Needs scikit-learn (``pip install 'deltaprop[datasets]'``).
 
 from __future__ import annotations
 
+import copy
 import numbers
 
 import numpy as np
@@ -27,11 +28,12 @@ except ImportError as exc:  # pragma: no cover
         "deltaprop.sklearn needs scikit-learn >= 1.6: pip install 'deltaprop[datasets]' (or pip install scikit-learn)"
     ) from exc
 
-from ._validation import as_sample_weight
-from .activations import get_activation
-from .network import Network
-from .optimizers import get_optimizer
-from .training import Callback, History, train
+from .core import Network, get_activation
+from .core.checks import as_sample_weight
+from .io import FileFormatError, register_kind
+from .io.modelfile import clean, network_record
+from .model import Model
+from .train import Callback, History, get_optimizer, train
 
 __all__ = ["DeltaClassifier", "DeltaRegressor"]
 
@@ -98,7 +100,9 @@ class _DeltaEstimator(BaseEstimator):
         for a in acts:
             if get_activation(a).output_only:
                 raise ValueError(f"activation {a!r} may only be used on outputs")
-        get_optimizer(self.optimizer, self.learning_rate)  # raises for a bad name or rate
+        # raises for a bad name or rate; never changes an optimizer object the caller passed in
+        get_optimizer(self.optimizer if isinstance(self.optimizer, str) else copy.deepcopy(self.optimizer),
+                      self.learning_rate)
         checks = [
             (self.batch_size == "auto" or self.batch_size is None
              or (isinstance(self.batch_size, numbers.Integral) and self.batch_size >= 1),
@@ -188,21 +192,21 @@ class _DeltaEstimator(BaseEstimator):
         tags.non_deterministic = False
         return tags
 
-    # --- safe files --------------------------------------------------------------------------
-
-    def _deltaprop_record_(self):
-        from .io.modelfile import _clean, _network_record
-
-        check_is_fitted(self, "network_")
-        tensors, rec = _network_record(self.network_)
-        est = {
-            "class": type(self).__name__,
-            "params": _clean({k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()
-                              if k != "random_state" or isinstance(v, (int, type(None)))}),
-            "fitted": _clean(self._fitted_record()),
-            "history": _clean(self.history_.to_dict()) if hasattr(self, "history_") else None,
-        }
-        return "estimator", tensors, {"network": rec, "estimator": est}
+    def _set_fitted(self, fitted: dict, net: Network, history: dict | None, path: str) -> None:
+        """Put back what :meth:`_fitted_record` stored, on a network read from ``path``."""
+        self.network_ = net
+        self.n_features_in_ = int(fitted["n_features_in_"])
+        if self.n_features_in_ != net.n_inputs:
+            raise FileFormatError(f"{path}: the estimator expects {self.n_features_in_} features, its network "
+                                  f"{net.n_inputs}")
+        self._seed = int(fitted.get("seed", 0))
+        if "feature_names_in_" in fitted:
+            self.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
+        self._set_fitted_outputs(fitted, net, path)
+        if history:
+            self.history_ = History.from_dict(history)
+            self.loss_curve_ = list(self.history_["cost"])
+            self.n_iter_ = len(self.history_)
 
     def _fitted_record(self):
         record = {"n_features_in_": int(self.n_features_in_), "seed": getattr(self, "_seed", 0)}
@@ -258,6 +262,8 @@ class DeltaClassifier(ClassifierMixin, _DeltaEstimator):
         Training cost per epoch.
     n_iter_ : int
         Epochs of the last fit.
+    output_kind_ : {"binary", "multiclass", "multilabel"}
+        How the outputs read: one sigmoid unit, softmax units, or one sigmoid per label.
 
     Examples
     --------
@@ -271,7 +277,7 @@ class DeltaClassifier(ClassifierMixin, _DeltaEstimator):
 
     def _output_and_cost(self):
         cost = "cross_entropy" if self.cost in (None, "cross-entropy") else self.cost
-        return ("sigmoid" if self._binarizer_kind != "multiclass" else "softmax"), cost
+        return ("sigmoid" if self.output_kind_ != "multiclass" else "softmax"), cost
 
     def _targets(self, y, first, classes):
         if first:
@@ -286,11 +292,11 @@ class DeltaClassifier(ClassifierMixin, _DeltaEstimator):
                 raise ValueError(f"the target has only one class ({label!r}); a classifier needs at least two")
             self._label_binarizer = lb
             self.classes_ = lb.classes_
-            self._binarizer_kind = "multilabel" if kind == "multilabel-indicator" else (
+            self.output_kind_ = "multilabel" if kind == "multilabel-indicator" else (
                 "binary" if len(lb.classes_) == 2 else "multiclass")
         elif y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        if self._binarizer_kind != "multilabel":
+        if self.output_kind_ != "multilabel":
             unseen = np.setdiff1d(np.unique(y), self.classes_)
             if unseen.size:
                 raise ValueError(f"labels not seen in the first fit: {unseen.tolist()[:5]}; "
@@ -313,16 +319,16 @@ class DeltaClassifier(ClassifierMixin, _DeltaEstimator):
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes) (multilabel: one column per label)."""
         h = self._forward(X)
-        if self._binarizer_kind == "binary":
+        if self.output_kind_ == "binary":
             return np.hstack([1 - h, h])
         return h
 
     def predict(self, X):
         """Labels, shape (n_samples,) (multilabel: an indicator matrix)."""
         h = self._forward(X)
-        if self._binarizer_kind == "multilabel":
+        if self.output_kind_ == "multilabel":
             return (h > 0.5).astype(int)
-        if self._binarizer_kind == "binary":
+        if self.output_kind_ == "binary":
             return self.classes_[(h[:, 0] > 0.5).astype(int)]
         return self.classes_[h.argmax(axis=1)]
 
@@ -331,10 +337,30 @@ class DeltaClassifier(ClassifierMixin, _DeltaEstimator):
         tags.classifier_tags.multi_label = True
         return tags
 
+    def _set_fitted_outputs(self, fitted, net, path):
+        kind = fitted["kind"]
+        classes = fitted["classes_"]
+        if kind not in ("binary", "multiclass", "multilabel") or not isinstance(classes, list):
+            raise FileFormatError(f"{path}: the classifier record has kind {kind!r}; expected binary, multiclass "
+                                  "or multilabel with a list of classes")
+        want = {"binary": 1, "multiclass": len(classes), "multilabel": len(classes)}[kind]
+        if (kind == "binary") != (len(classes) == 2) or len(classes) < 2 or net.n_outputs != want:
+            raise FileFormatError(f"{path}: a {kind} classifier with {len(classes)} classes cannot have "
+                                  f"{net.n_outputs} output units")
+        out = net.layout.activations[net.layout.outputs[-1][0]].name
+        if out != ("softmax" if kind == "multiclass" else "sigmoid"):
+            raise FileFormatError(f"{path}: a {kind} classifier's outputs must be "
+                                  f"{'softmax' if kind == 'multiclass' else 'sigmoid'}, got {out!r}")
+        self.classes_ = np.asarray(classes)
+        self.output_kind_ = kind
+        lb = LabelBinarizer()
+        lb.fit(self.classes_ if kind != "multilabel" else np.eye(len(self.classes_), dtype=int))
+        self._label_binarizer = lb
+
     def _fitted_record(self):
         record = super()._fitted_record()
         record["classes_"] = self.classes_.tolist()
-        record["kind"] = self._binarizer_kind
+        record["kind"] = self.output_kind_
         return record
 
 
@@ -343,6 +369,8 @@ class DeltaRegressor(RegressorMixin, _DeltaEstimator):
 
     Parameters are those of :class:`DeltaClassifier` (``cost`` must be None or "squared").
     Multi-output targets (y of shape (n_samples, n_outputs)) get one output unit each.
+    Besides the classifier's attributes it has ``target_1d_`` (whether y was 1-D) and
+    ``output_kind_ = "regression"``.
 
     Examples
     --------
@@ -362,7 +390,8 @@ class DeltaRegressor(RegressorMixin, _DeltaEstimator):
     def _targets(self, y, first, classes):
         y = np.asarray(y, dtype=np.float64)
         if first:
-            self._y_1d = y.ndim == 1
+            self.target_1d_ = y.ndim == 1
+            self.output_kind_ = "regression"
         return y.reshape(-1, 1) if y.ndim == 1 else y
 
     def fit(self, X, y, sample_weight=None):
@@ -376,44 +405,78 @@ class DeltaRegressor(RegressorMixin, _DeltaEstimator):
     def predict(self, X):
         """Predictions, shape (n_samples,) or (n_samples, n_outputs)."""
         h = self._forward(X)
-        return h[:, 0] if self._y_1d else h
+        return h[:, 0] if self.target_1d_ else h
+
+    def _set_fitted_outputs(self, fitted, net, path):
+        if net.layout.activations[net.layout.outputs[-1][0]].name != "identity":
+            raise FileFormatError(f"{path}: a regressor's outputs must be identity units")
+        self.target_1d_ = bool(fitted["y_1d"])
+        if self.target_1d_ and net.n_outputs != 1:
+            raise FileFormatError(f"{path}: a regressor of 1-D targets cannot have {net.n_outputs} outputs")
+        self.output_kind_ = "regression"
 
     def _fitted_record(self):
         record = super()._fitted_record()
-        record["y_1d"] = bool(self._y_1d)
+        record["y_1d"] = bool(self.target_1d_)
         return record
 
 
-def _estimator_from_record(est: dict, net: Network, path: str):
-    """Rebuild a fitted estimator from a model file's record (see deltaprop.io.modelfile)."""
-    from .io.modelfile import FileFormatError
+# --- safe files: the "estimator" record kind, registered with deltaprop.io -------------------
 
-    try:
-        cls = {"DeltaClassifier": DeltaClassifier, "DeltaRegressor": DeltaRegressor}[est["class"]]
-        params = dict(est["params"])
-        if isinstance(params.get("hidden"), list):
-            params["hidden"] = tuple(params["hidden"])
-        obj = cls(**params)
-        fitted = est["fitted"]
-        obj.network_ = net
-        obj.n_features_in_ = int(fitted["n_features_in_"])
-        obj._seed = int(fitted.get("seed", 0))
-        if "feature_names_in_" in fitted:
-            obj.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
-        if cls is DeltaClassifier:
-            obj.classes_ = np.asarray(fitted["classes_"])
-            obj._binarizer_kind = fitted["kind"]
-            lb = LabelBinarizer()
-            lb.fit(obj.classes_ if obj._binarizer_kind != "multilabel" else np.eye(len(obj.classes_), dtype=int))
-            obj._label_binarizer = lb
-        else:
-            obj._y_1d = bool(fitted["y_1d"])
-        if est.get("history"):
-            obj.history_ = History.from_dict(est["history"])
-            obj.loss_curve_ = list(obj.history_["cost"])
-            obj.n_iter_ = len(obj.history_)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise FileFormatError(f"{path}: the estimator record is invalid ({type(exc).__name__}: {exc})") from None
-    if obj.n_features_in_ != net.n_inputs:
-        raise FileFormatError(f"{path}: the estimator expects {obj.n_features_in_} features, its network {net.n_inputs}")
+
+def _storable(name, value):
+    """A parameter as the file stores it: tuples as lists, dtypes by name, optimizers by name."""
+    if isinstance(value, tuple):
+        return list(value)
+    if name == "dtype":
+        return np.dtype(value).name  # np.float32 (a type) is stored as "float32"
+    if name == "optimizer" and not isinstance(value, str):
+        return value.name  # its hyperparameters other than the learning rate are not kept
+    return value
+
+
+def _record(est):
+    check_is_fitted(est, "network_")
+    tensors, rec = network_record(est.network_)
+    fields = {
+        "class": type(est).__name__,
+        "params": clean({k: _storable(k, v) for k, v in est.get_params().items()
+                         if k != "random_state" or isinstance(v, (int, type(None)))}),
+        "fitted": clean(est._fitted_record()),
+        "history": clean(est.history_.to_dict()) if hasattr(est, "history_") else None,
+    }
+    return tensors, {"network": rec, "estimator": fields}
+
+
+def _from_record(fields: dict, net: Network, path: str):
+    """Rebuild a fitted estimator from a model file's record."""
+    est = fields["estimator"]
+    cls = {"DeltaClassifier": DeltaClassifier, "DeltaRegressor": DeltaRegressor}.get(est["class"])
+    if cls is None:
+        raise FileFormatError(f"{path}: unknown estimator class {est['class']!r}; expected DeltaClassifier or "
+                              "DeltaRegressor")
+    params = dict(est["params"])
+    if isinstance(params.get("hidden"), list):
+        params["hidden"] = tuple(params["hidden"])
+    unknown = sorted(set(params) - set(cls().get_params()))
+    if unknown:
+        raise FileFormatError(f"{path}: unknown estimator parameter(s) {', '.join(unknown)}")
+    obj = cls(**params)
+    obj._set_fitted(est["fitted"], net, est.get("history"), path)
     return obj
+
+
+def _to_model(est) -> Model | None:
+    """The estimator as a :class:`deltaprop.Model` for the command line (None for multilabel)."""
+    kind = est.output_kind_
+    names = [str(n) for n in est.feature_names_in_] if hasattr(est, "feature_names_in_") else None
+    if kind == "regression":
+        return Model(est.network_, "regression", feature_names=names, history=getattr(est, "history_", None))
+    if kind == "multilabel":
+        return None
+    classes = [c.item() if hasattr(c, "item") else c for c in est.classes_]
+    return Model(est.network_, "classification", classes, feature_names=names, history=getattr(est, "history_", None))
+
+
+register_kind("estimator", fields={"network", "estimator"}, stores=_DeltaEstimator, record=_record,
+              build=_from_record, to_model=_to_model)

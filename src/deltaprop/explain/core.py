@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import as_matrix, as_targets
+from ..core import Network
+from ..core.checks import as_matrix, as_targets
 from ..gradcheck import gradcheck
-from ..network import Network
 from .notation import Notation
 
 __all__ = ["Explanation", "explain", "Term", "UnitForward", "UnitDelta", "ParamGrad"]
@@ -47,7 +47,7 @@ class UnitForward:
 
 @dataclass
 class UnitDelta:
-    """delta_i = dJ_x/dz_i per example (seed 000's sign); ``rule`` names how it was made."""
+    """delta_i = dJ_x/dz_i per example (UFLDL's sign); ``rule`` names how it was made."""
 
     unit: tuple
     delta: np.ndarray
@@ -123,14 +123,20 @@ class Explanation:
         return self.to_text()
 
 
-def _output_rule(cost: str, act: str) -> str:
-    if cost == "squared" and act == "identity":
-        return "squared-identity"
-    if cost == "squared" and act == "softmax":
-        return "squared-softmax"
-    if cost == "squared":
-        return "squared"
-    return "cross-entropy"  # sigmoid or softmax: delta = h - y
+class ExplainCheckError(RuntimeError):
+    """An explanation's number, rebuilt from its defining sum, disagrees with the engine's.
+
+    Never expected: it would mean the explanation (or the engine) is wrong. Raised as an
+    exception, not an ``assert``, so that ``python -O`` keeps the check.
+    """
+
+
+def _agree(rebuilt, engine, what: str, tol: float = 1e-9) -> None:
+    """Raise ExplainCheckError unless ``rebuilt`` equals ``engine`` to a relative ``tol``."""
+    rebuilt, engine = np.asarray(rebuilt, dtype=np.float64), np.asarray(engine, dtype=np.float64)
+    if not np.all(np.abs(rebuilt - engine) <= tol * np.abs(engine) + 1e-12):
+        worst = float(np.max(np.abs(rebuilt - engine)))
+        raise ExplainCheckError(f"explain: {what} rebuilt from its sum differs from the engine's by {worst:.3g}")
 
 
 def explain(net: Network, x, y, notation: str = "ufldl", *, sample_weight=None, check: bool = True) -> Explanation:
@@ -144,7 +150,7 @@ def explain(net: Network, x, y, notation: str = "ufldl", *, sample_weight=None, 
         One example or a small batch.
     y : array-like of shape (n_outputs,) or (m, n_outputs)
     notation : {"ufldl", "aima"}, default "ufldl"
-        Seed 000's W, b, z, a, delta, f, J or seed 001's w, in, a, Delta, g, E.
+        UFLDL's W, b, z, a, delta, f, J or AIMA's w, in, a, Delta, g, E.
     sample_weight : array-like of shape (m,), optional
     check : bool, default True
         Compute each gradient's central finite difference (networks of up to 5000 parameters).
@@ -161,7 +167,7 @@ def explain(net: Network, x, y, notation: str = "ufldl", *, sample_weight=None, 
     >>> ex.passed
     True
     >>> print(ex.to_text().splitlines()[0])
-    deltaprop explain: backpropagation on 1 example, in UFLDL's notation (seed 000)
+    deltaprop explain: backpropagation on 1 example, in UFLDL's notation
     """
     if not isinstance(net, Network):
         raise ValueError(f"net must be a deltaprop Network, got {type(net).__name__}")
@@ -173,6 +179,11 @@ def explain(net: Network, x, y, notation: str = "ufldl", *, sample_weight=None, 
     if y.ndim == 1 and x.shape[0] == 1 and net.n_outputs != 1:
         y = y.reshape(1, -1)
     net64 = net.copy(dtype="float64")
+    layout = net64.layout
+    for j, _ in layout.outputs:
+        if net64.cost.output_rule(layout.activations[j]) is None:
+            raise ValueError(f"explain writes out the output deltas of the built-in costs; cost {net64.cost.name!r} "
+                             f"with {layout.activations[j].name!r} outputs says no rule for them (Cost.output_rule)")
     X = as_matrix(x, name="x", n_cols=net.n_inputs, dtype=np.float64)
     Y = as_targets(y, name="y", n_rows=X.shape[0], n_cols=net.n_outputs, dtype=np.float64)
     if X.shape[0] > 50:
@@ -191,7 +202,7 @@ def explain(net: Network, x, y, notation: str = "ufldl", *, sample_weight=None, 
         bias_mask = net64.blocks[j].bias
         for i in range(net64.blocks[j].units):
             terms = []
-            for e, k in net64._pred[j]:
+            for e, k in layout.predecessors[j]:
                 mask = net64.edges[e].mask
                 for p in range(net64.blocks[k].units):
                     if mask is not None and not mask[i, p]:
@@ -201,17 +212,17 @@ def explain(net: Network, x, y, notation: str = "ufldl", *, sample_weight=None, 
             has_bias = bias_mask is None or bias_mask[i]
             b = float(net64.b[j - 1][i]) if has_bias else None
             z = sum((t.product for t in terms), np.zeros(m)) + (b or 0.0)
-            np.testing.assert_allclose(z, tr.z[j][:, i], rtol=1e-9, atol=1e-12)
+            _agree(z, tr.z[j][:, i], f"z of {nota.unit_name((j, i))}")
             forward.append(UnitForward((j, i), net64.blocks[j].activation, terms, b, tr.z[j][:, i], tr.a[j][:, i]))
 
     # 2-3. deltas, in the order backprop computes them (last block first)
-    out_cols = dict(net64._outputs)
+    out_cols = dict(layout.outputs)
     deltas = []
     for j in range(len(net64.blocks) - 1, 0, -1):
-        act = net64._acts[j]
+        act = layout.activations[j]
         for i in range(net64.blocks[j].units):
             terms = []
-            for e, s in net64._succ[j]:
+            for e, s in layout.successors[j]:
                 mask = net64.edges[e].mask
                 for r in range(net64.blocks[s].units):
                     if mask is not None and not mask[r, i]:
@@ -226,18 +237,18 @@ def explain(net: Network, x, y, notation: str = "ufldl", *, sample_weight=None, 
                 cols = out_cols[j]
                 col = (np.arange(cols.start, cols.stop) if isinstance(cols, slice) else cols)[i]
                 h, yy = tr.a[j][:, i], Y[:, col]
-                rule = _output_rule(net64.cost.name, act.name)
+                rule = net64.cost.output_rule(act)
                 hidden_part = fprime * total if (total is not None and fprime is not None) else 0.0
                 output_part = tr.delta[j][:, i] - hidden_part
             elif fprime is not None:
-                np.testing.assert_allclose(fprime * total, tr.delta[j][:, i], rtol=1e-9, atol=1e-12)
+                _agree(fprime * total, tr.delta[j][:, i], f"delta of {nota.unit_name((j, i))}")
             deltas.append(UnitDelta((j, i), tr.delta[j][:, i], fprime, terms, total, output_part, rule, h, yy))
 
     # 4. gradients: the mean of a_j delta_i, plus lambda W_ij; the central difference beside it
     grads = []
     free = net64.free
     do_fd = check and int(free.sum()) <= MAX_FD_PARAMS
-    offsets_W = [o for o, _ in net64._w_spans]
+    offsets_W = [o for o, _ in layout.w_spans]
     for e, edge in enumerate(net64.edges):
         k, j = edge.source, edge.target
         for i in range(net64.blocks[j].units):
@@ -252,7 +263,7 @@ def explain(net: Network, x, y, notation: str = "ufldl", *, sample_weight=None, 
                                        float(tr.dW[e][i, p]), None, None, idx))
     for j in range(1, len(net64.blocks)):
         bias_mask = net64.blocks[j].bias
-        off = net64._b_spans[j - 1][0]
+        off = layout.b_spans[j - 1][0]
         for i in range(net64.blocks[j].units):
             if bias_mask is not None and not bias_mask[i]:
                 continue
@@ -260,7 +271,9 @@ def explain(net: Network, x, y, notation: str = "ufldl", *, sample_weight=None, 
             grads.append(ParamGrad("b", None, (j, i), float(net64.b[j - 1][i]), per, float(weights @ per), 0.0,
                                    float(tr.db[j - 1][i]), None, None, off + i))
     for g in grads:
-        assert abs(g.average + g.decay - g.total) <= 1e-9 * max(1.0, abs(g.total)), "gradient decomposition"
+        if abs(g.average + g.decay - g.total) > 1e-9 * max(1.0, abs(g.total)):
+            raise ExplainCheckError(f"explain: the gradient of {g.kind} into {nota.unit_name(g.target)} is not "
+                                    f"its average plus its decay term ({g.average} + {g.decay} != {g.total})")
     max_err = None
     if do_fd:  # the central differences are gradcheck's; explain only sets them beside each gradient
         report = gradcheck(net64, X, Y, sample_weight=sample_weight)
@@ -270,9 +283,7 @@ def explain(net: Network, x, y, notation: str = "ufldl", *, sample_weight=None, 
             g.numeric = float(report.numeric[g.index])
             g.rel_error = abs(g.total - g.numeric) / max(abs(g.total), abs(g.numeric), floor)
         max_err = max((g.rel_error for g in grads), default=0.0)
-    from ..backprop import regularization
-
-    decay_cost = regularization(net64)
+    decay_cost = net64.regularization()
     notes = []
     if check and not do_fd:
         notes.append(f"finite differences skipped: the network has more than {MAX_FD_PARAMS} parameters")

@@ -13,7 +13,7 @@ from html import escape
 
 import numpy as np
 
-from .render import _grad_header, _grad_rows, _grad_title, _header_lines, _sign, _verdict, num
+from .render import grad_header, grad_rows, grad_title, header_lines, notation_sign, num, verdict
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:72em;padding:0 1em;color:#222}
@@ -106,8 +106,8 @@ def _edge_id(ex, source, target):
 
 def to_html(ex) -> str:
     nota = ex.notation
-    s = _sign(ex)
-    head = _header_lines(ex, md=False)
+    s = notation_sign(ex)
+    head = header_lines(ex, md=False)
     out = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
            f"<title>{escape(head[0])}</title><style>{_CSS}</style></head><body>",
            f"<h1>{escape(head[0])}</h1>"]
@@ -183,9 +183,9 @@ def to_html(ex) -> str:
                                  _mo(")"), _mo("["), _mo("+").join(syms), _mo("]")) +
                            "<table><tr><th>term</th><th>weight</th><th>delta fed</th><th>product</th></tr>" +
                            "".join(rows) + "</table>" + f"<p>{escape(ds.text)}{result}</p></div>")
-    out.append(f"<h2>{escape(_grad_title(ex))}</h2><table id='gradients'><tr>" +
-               "".join(f"<th>{escape(h)}</th>" for h in _grad_header(ex)) + "</tr>")
-    for g, row in zip(ex.grads, _grad_rows(ex)):
+    out.append(f"<h2>{escape(grad_title(ex))}</h2><table id='gradients'><tr>" +
+               "".join(f"<th>{escape(h)}</th>" for h in grad_header(ex)) + "</tr>")
+    for g, row in zip(ex.grads, grad_rows(ex)):
         kind = "dW" if g.kind == "W" else "db"
         unit = g.target
         attrs = (f" data-kind='{kind}' data-unit='{unit[0]}-{unit[1]}' data-source='"
@@ -193,6 +193,6 @@ def to_html(ex) -> str:
                  f" data-numeric='{'' if g.numeric is None else repr(g.numeric)}'")
         out.append(f"<tr{attrs}>" + "".join(f"<td>{escape(str(v))}</td>" for v in row) + "</tr>")
     out.append("</table>")
-    out.append(f"<p id='verdict'>{escape(_verdict(ex)[0])}</p>")
+    out.append(f"<p id='verdict'>{escape(verdict(ex)[0])}</p>")
     out.append(f"<script>{_JS}</script></body></html>")
     return "\n".join(out)

@@ -1,9 +1,9 @@
 """The two notations: names of units, values and weights, as text, LaTeX and MathML.
 
-* ``ufldl`` (seed 000): layers numbered from 1 (the input is layer 1), z, a, delta, W, b,
+* ``ufldl`` (UFLDL's tutorial): layers numbered from 1 (the input is layer 1), z, a, delta, W, b,
   f, J, alpha, lambda. W^{(l)}_{ij} is the weight from unit j of layer l to unit i of
   layer l+1; an edge that skips layers is written W^{(k->l)}.
-* ``aima`` (seed 001): units by name (x1, h1, o1, or the names of a dp.Graph), in, a,
+* ``aima`` (AIMA's textbook): units by name (x1, h1, o1, or the names of a dp.Graph), in, a,
   Delta = -dE/d(in), w_{j,k} the weight from unit j to unit k, g, E, eta; a bias is the
   weight w_{0,k} from the constant unit a_0 = 1.
 """
@@ -75,27 +75,9 @@ class Notation:
     # units are (block, index) pairs
     @staticmethod
     def _unit_names(net):
-        names = {}
-        if net._units is not None:
-            for u, (j, i) in net._units.items():
-                if j >= 0:
-                    names[(j, i)] = u.name
-            return names
-        n = len(net.blocks)
-        outputs = {j for j, _ in net._outputs}
-        hidden_blocks = [j for j in range(1, n) if j not in outputs]
-        out_count = 0
-        for j, cols in net._outputs:
-            for i in range(net.blocks[j].units):
-                out_count += 1
-                names[(j, i)] = f"o{out_count}"
-        for i in range(net.blocks[0].units):
-            names[(0, i)] = f"x{i + 1}"
-        for rank, j in enumerate(hidden_blocks):
-            prefix = "h" if len(hidden_blocks) == 1 else f"h{rank + 1}_"
-            for i in range(net.blocks[j].units):
-                names[(j, i)] = f"{prefix}{i + 1}"
-        return names
+        """(block, index) -> the unit's name: a compiled graph's, or the default x1.., h1.., o1.."""
+        units = net.unit_map
+        return {units.location(u): u.name if hasattr(u, "name") else str(u) for u in units.units}
 
     def layer(self, j: int) -> str:
         return str(j + 1)  # the seed counts the input as layer 1

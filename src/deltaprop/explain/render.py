@@ -31,27 +31,26 @@ def _clip(items):
     return items[: MAX_TERMS - 2] + [f"... ({len(items) - MAX_TERMS + 1} more terms)"] + items[-1:]
 
 
-def _sign(ex):
-    """AIMA's Delta is -delta: the factor that turns seed 000's delta into the notation's."""
+def notation_sign(ex):
+    """AIMA's Delta is -delta: the factor that turns UFLDL's delta into the notation's."""
     return -1.0 if ex.notation.kind == "aima" else 1.0
 
 
-def _header_lines(ex, md: bool):
+def header_lines(ex, md: bool):
     nota = ex.notation
-    who = "UFLDL's notation (seed 000)" if nota.kind == "ufldl" else "AIMA's notation (seed 001)"
+    who = "UFLDL's notation" if nota.kind == "ufldl" else "AIMA's notation"
     net = ex.net
-    cost = "squared" if net.cost.name == "squared" else "cross-entropy"
+    cost = net.cost.label
     lines = [f"deltaprop explain: backpropagation on {ex.m} example{'s' if ex.m > 1 else ''}, in {who}"]
     shape = "-".join(str(b.units) for b in net.blocks)
     lines.append(f"network: blocks of {shape} units, activations {', '.join(net.activations)}; "
                  f"cost {cost}; lambda = {num(net.weight_decay)}" + (f", l1 = {num(net.l1)}" if net.l1 else ""))
-    J, E = nota.cost, ("J" if nota.kind == "ufldl" else "E")
+    J = nota.cost
     if nota.kind == "aima":
         lines.append("sign convention: Delta_k = -dE/d(in_k), so the update w_jk := w_jk + eta a_j Delta_k "
                      "is gradient descent, w := w - eta dE/dw")
         lines.append("a bias is the weight w_0k from the constant unit a_0 = 1")
-    data_formula = ("(1/m) sum_x 1/2 ||h(x) - y||^2" if net.cost.name == "squared"
-                    else "-(1/m) sum_x sum_k [y_k log h_k (+ (1 - y_k) log(1 - h_k) for sigmoid outputs)]")
+    data_formula = net.cost.formula
     lines.append(f"{J} = {data_formula} + lambda/2 sum W^2 = {num(ex.data_cost)} + {num(ex.decay_cost)} = {num(ex.J)}")
     return lines
 
@@ -83,7 +82,7 @@ def _forward_lines(ex, x, md):
 
 def _output_lines(ex, d, x):
     nota = ex.notation
-    s = _sign(ex)
+    s = notation_sign(ex)
     ds, hs, zs = nota.value("delta", d.unit), nota.value("a", d.unit), nota.value("z", d.unit)
     y = f"y_{d.unit[1] + 1}" if nota.kind == "ufldl" else f"t_{nota.names[d.unit]}"
     f = nota.f
@@ -115,7 +114,7 @@ def _output_lines(ex, d, x):
 
 def _hidden_lines(ex, d, x, prefix="  "):
     nota = ex.notation
-    s = _sign(ex)
+    s = notation_sign(ex)
     ds, zs = nota.value("delta", d.unit), nota.value("z", d.unit)
     sym_terms = [f"{nota.weight(t.source, t.target).text}·{nota.value('delta', t.target).text}" for t in d.terms]
     val_terms = [f"({num(t.weight)})({nums(t.value * s, x)})" for t in d.terms]
@@ -131,7 +130,7 @@ def _hidden_lines(ex, d, x, prefix="  "):
 
 def to_text(ex) -> str:
     nota = ex.notation
-    L = _header_lines(ex, md=False)
+    L = header_lines(ex, md=False)
     kind = nota.kind
     z_def = ("z(l+1)_i = sum_j W(l)_ij a(l)_j + b(l)_i,  a = f(z)" if kind == "ufldl"
              else "in_k = sum_j w_jk a_j + w_0k a_0,  a_k = g(in_k)")
@@ -157,13 +156,13 @@ def to_text(ex) -> str:
             L += ["", f"3. Hidden deltas{tag}: {delta_def}"]
             for d in hidden:
                 L += _hidden_lines(ex, d, x)
-    L += ["", _grad_title(ex)]
-    L += _table(_grad_header(ex), _grad_rows(ex))
-    L += [""] + _verdict(ex)
+    L += ["", grad_title(ex)]
+    L += _table(grad_header(ex), grad_rows(ex))
+    L += [""] + verdict(ex)
     return "\n".join(L) + "\n"
 
 
-def _grad_title(ex):
+def grad_title(ex):
     if ex.notation.kind == "ufldl":
         return ("4. Gradients: dJ/dW(l)_ij = (1/m) sum_x a(l)_j delta(l+1)_i + lambda W(l)_ij,   "
                 "dJ/db(l)_i = (1/m) sum_x delta(l+1)_i")
@@ -171,7 +170,7 @@ def _grad_title(ex):
             "example: backprop is gradient descent);  update w_jk := w_jk - eta dE/dw_jk")
 
 
-def _grad_header(ex):
+def grad_header(ex):
     if ex.notation.kind == "ufldl":
         per = "a·delta per example"
         return ["parameter", "value", per, "(1/m) sum", "+ lambda W", "= dJ/dparam", "central diff.", "rel. error"]
@@ -179,7 +178,7 @@ def _grad_header(ex):
             "rel. error"]
 
 
-def _grad_rows(ex):
+def grad_rows(ex):
     nota = ex.notation
     rows = []
     for g in ex.grads:
@@ -201,7 +200,7 @@ def _table(header, rows):
     return out
 
 
-def _verdict(ex):
+def verdict(ex):
     if ex.max_rel_error is None:
         return ["5. Check: " + ("; ".join(ex.notes) or "finite differences not computed")]
     verdict = "every gradient agrees" if ex.passed else "SOME GRADIENTS DISAGREE"
@@ -218,7 +217,7 @@ def _md_num(v):
 
 def to_markdown(ex) -> str:
     nota = ex.notation
-    head = _header_lines(ex, md=True)
+    head = header_lines(ex, md=True)
     L = [f"## {head[0]}", ""] + [f"- {h}" for h in head[1:]]
     kind = nota.kind
     if kind == "ufldl":
@@ -240,7 +239,7 @@ def to_markdown(ex) -> str:
             L.append(f"$${zs.latex} = {' + '.join(_clip(syms))} = {' + '.join(_clip(terms))} = "
                      f"{_md_num(np.atleast_1d(uf.z)[x or 0])},\\quad {as_.latex} = {_md_num(np.atleast_1d(uf.a)[x or 0])}$$")
         L += ["", f"### 2. Output deltas{tag}", ""]
-        s = _sign(ex)
+        s = notation_sign(ex)
         for d in ex.deltas:
             if d.output_part is None:
                 continue
@@ -268,12 +267,12 @@ def to_markdown(ex) -> str:
                 result = "" if d.fprime is None else _md_num((d.fprime * d.total * s)[x or 0])
                 L.append(f"$${ds.latex} = {nota.f}'({zs.latex})\\Big[{' + '.join(_clip(syms))}\\Big] = "
                          f"{fp}\\,\\Big[{' + '.join(_clip(vals))}\\Big] = {fp} \\times {total} = {result}$$")
-    L += ["", "### " + _grad_title(ex)[3:], ""]
-    header = _grad_header(ex)
+    L += ["", "### " + grad_title(ex)[3:], ""]
+    header = grad_header(ex)
     L.append("| " + " | ".join(header) + " |")
     L.append("|" + "---|" * len(header))
-    for g, row in zip(ex.grads, _grad_rows(ex)):
+    for g, row in zip(ex.grads, grad_rows(ex)):
         sym = nota.weight(g.source, g.target).latex if g.kind == "W" else nota.bias(g.target).latex
         L.append("| $" + sym + "$ | " + " | ".join(row[1:]) + " |")
-    L += ["", "### " + _verdict(ex)[0][3:]]
+    L += ["", "### " + verdict(ex)[0][3:]]
     return "\n".join(L) + "\n"

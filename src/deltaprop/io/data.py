@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import gzip
 import os
+import re
 import struct
 from dataclasses import dataclass
 
@@ -42,19 +43,51 @@ class Dataset:
     source: str
 
 
-def _typed_column(values: list[str]) -> np.ndarray:
-    """A CSV column as ints if every cell is an int, else floats if every cell is a number, else strings."""
-    try:
-        return np.array([int(v) for v in values], dtype=np.int64)
-    except (ValueError, OverflowError):
-        pass
+_LEADING_ZERO = re.compile(r"^[+-]?0\d")
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def target_column(values: list[str], *, where=None) -> np.ndarray:
+    """A target column read from text, keeping labels exactly as written.
+
+    * int64 when every cell is an integer written plainly (``str(int(v)) == v``) that fits int64;
+    * text, exactly as written, when any cell is an integer-looking label that would not survive a
+      round trip (``"007"``, ``"+7"``, a 20-digit ID), or any cell is not a number;
+    * float64 when every cell is a number, all of them finite.
+
+    ``where(i)`` names cell i in messages (file, row, column).
+
+    Raises
+    ------
+    ValueError
+        For a non-finite number (``inf``, ``nan``) among numbers: a regression target must be finite,
+        and ``inf`` must not silently become a class of its own.
+    """
+    ints = []
+    for v in values:
+        try:
+            i = int(v)
+        except ValueError:
+            break
+        if str(i) != v or not _INT64[0] <= i <= _INT64[1]:
+            break
+        ints.append(i)
+    else:
+        return np.array(ints, dtype=np.int64)
+    if any(_LEADING_ZERO.match(v) for v in values):
+        return np.array(values, dtype=object)
     try:
         arr = np.array([float(v) for v in values], dtype=np.float64)
-        if np.isfinite(arr).all():
-            return arr
     except ValueError:
-        pass
-    return np.array(values, dtype=object)
+        return np.array(values, dtype=object)
+    if all(v.lstrip("+-").isdigit() for v in values):  # integers beyond int64: IDs, kept as text
+        return np.array(values, dtype=object)
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        i = int(bad[0])
+        name = where(i) if where is not None else f"value {i + 1}"
+        raise ValueError(f"{name}: {values[i]!r} is not a finite number; a numeric target must be finite")
+    return arr
 
 
 def read_csv(path, target: str | None = None, *, drop_missing: bool = False, columns: list | None = None) -> Dataset:
@@ -144,7 +177,8 @@ def read_csv(path, target: str | None = None, *, drop_missing: bool = False, col
         raise ValueError(f"{path}: row {kept[i][0]}, column {header[feat[j]]!r}: {cells[i][j]!r} is not a finite number")
     y = None
     if target is not None:
-        y = _typed_column([r[seen[target]].strip() for _, r in kept])
+        y = target_column([r[seen[target]].strip() for _, r in kept],
+                          where=lambda i: f"{path}: row {kept[i][0]}, column {target!r}")
     return Dataset(X, y, [header[c] for c in feat], target, path)
 
 
@@ -180,6 +214,9 @@ def read_npz(path, target: str | None = None, *, columns: list | None = None) ->
             y = y[:, 0]
         if y.ndim != 1 or y.shape[0] != X.shape[0]:
             raise ValueError(f"{path}: {tkey} must have one value per row of X ({X.shape[0]}), got shape {y.shape}")
+        if y.dtype.kind == "f" and not np.isfinite(y).all():
+            i = int(np.flatnonzero(~np.isfinite(y))[0])
+            raise ValueError(f"{path}: {tkey}[{i}] is {y[i]}; a numeric target must be finite")
     return Dataset(X, y, columns, tkey if y is not None else None, path)
 
 
@@ -225,6 +262,9 @@ def read_idx(path, labels: str | None = None) -> Dataset:
         y = _read_idx_array(labels)
         if y.ndim != 1 or y.shape[0] != X.shape[0]:
             raise ValueError(f"{labels}: {y.shape[0]} labels for {X.shape[0]} images")
+        if y.dtype.kind == "f" and not (np.isfinite(y).all() and np.array_equal(y, np.round(y))):
+            bad = int(np.flatnonzero(~(np.isfinite(y) & (y == np.round(y))))[0])
+            raise ValueError(f"{labels}: label {bad + 1} is {float(y[bad])!r}; IDX labels must be whole numbers")
         y = y.astype(np.int64)
     return Dataset(X, y, None, "label" if y is not None else None, path)
 
@@ -248,7 +288,7 @@ def read_data(path, target: str | None = None, *, drop_missing: bool = False, co
 # --- built-in data sets ------------------------------------------------------------------------------------
 
 _BUILTIN = {
-    "xor": ("XOR of two bits (4 rows): seed 000's and seed 001's toy problem", "classification"),
+    "xor": ("XOR of two bits (4 rows): UFLDL's and AIMA's toy problem", "classification"),
     "iris": ("Fisher's iris flowers (150 x 4, 3 classes), scikit-learn's copy", "classification"),
     "digits": ("8x8 handwritten digits (1797 x 64, 10 classes), scikit-learn's copy", "classification"),
     "breast-cancer": ("Wisconsin breast cancer (569 x 30, 2 classes), scikit-learn's copy", "classification"),

@@ -21,7 +21,8 @@ import struct
 
 import numpy as np
 
-from .atomic import atomic_write_bytes
+from . import schema
+from .atomic import atomic_write_bytes, is_regular_file
 
 __all__ = ["FileFormatError", "save", "load", "save_checkpoint", "load_checkpoint", "newest_checkpoint"]
 
@@ -35,9 +36,63 @@ _FIELDS = {
     "network": {"network"},
     "model": {"network", "model"},
     "checkpoint": {"network", "model", "training", "config"},
-    "estimator": {"network", "estimator"},
 }
 _COMMON = {"format", "format_version", "deltaprop_version", "kind", "checksum"}
+
+# Record kinds that a face above this layer adds (the scikit-learn estimators' "estimator"):
+# kind -> (the type it stores, record(obj) -> (tensors, fields), build(fields, net, path) -> obj,
+# to_model(obj) -> Model or None). A kind can also be declared before its face is imported,
+# with a loader that imports it on first use.
+_KINDS: dict = {}
+_LAZY: dict = {}
+
+
+def register_kind(kind: str, *, fields: set, stores: type, record, build, to_model=None) -> None:
+    """Let :func:`save`/:func:`load` handle another kind of object.
+
+    Parameters
+    ----------
+    kind : str
+        The ``kind`` written in the file.
+    fields : set of str
+        The record's fields besides the common ones (``"network"`` among them).
+    stores : type
+        Objects of this type are saved as this kind.
+    record : callable(obj) -> (tensors dict, fields dict)
+    build : callable(fields dict, Network, path) -> obj
+        Raises ValueError, TypeError or KeyError for a malformed record (reported as a
+        :class:`FileFormatError` naming the file).
+    to_model : callable(obj) -> Model or None, optional
+        How the command line uses such an object as a :class:`deltaprop.Model`.
+    """
+    if kind in ("network", "model", "checkpoint"):
+        raise ValueError(f"record kind {kind!r} is built in")
+    _FIELDS[kind] = set(fields)
+    _KINDS[kind] = (stores, record, build, to_model)
+
+
+def declare_kind(kind: str, fields: set, importer) -> None:
+    """Name a kind whose :func:`register_kind` happens when ``importer()`` is first called."""
+    _FIELDS.setdefault(kind, set(fields))
+    _LAZY[kind] = importer
+
+
+def _kind_handlers(kind: str):
+    if kind not in _KINDS and kind in _LAZY:
+        _LAZY[kind]()  # imports the face that registers it
+    return _KINDS.get(kind)
+
+
+def as_model(obj):
+    """A :class:`deltaprop.Model` for a loaded object, or None (a Network gives None)."""
+    from ..model import Model
+
+    if isinstance(obj, Model):
+        return obj
+    for stores, _, _, to_model in list(_KINDS.values()):
+        if isinstance(obj, stores) and to_model is not None:
+            return to_model(obj)
+    return None
 
 
 def _checksum(record: dict, tensors: dict) -> str:
@@ -54,12 +109,18 @@ def _checksum(record: dict, tensors: dict) -> str:
     return h.hexdigest()
 
 
+def checksum(record: dict, tensors: dict) -> str:
+    """The checksum a file's record carries: sha256 over the record (without its checksum) and
+    every tensor's name, dtype, shape and bytes."""
+    return _checksum(record, tensors)
+
+
 class FileFormatError(ValueError):
     """A model or checkpoint file that cannot be used; the message names the file and the problem."""
 
 
 def _version() -> str:
-    from .. import __version__
+    from ..version import __version__
 
     return __version__
 
@@ -81,9 +142,9 @@ def _network_record(net) -> tuple[dict, dict]:
         "blocks": [{"units": int(b.units), "activation": b.activation, "bias_mask": b.bias is not None}
                    for b in net.blocks],
         "edges": [{"source": e.source, "target": e.target, "mask": e.mask is not None} for e in net.edges],
-        "outputs": [int(j) for j, _ in net._outputs],
+        "outputs": [int(j) for j, _ in net.layout.outputs],
         "output_columns": [list(range(c.start, c.stop)) if isinstance(c, slice) else [int(i) for i in c]
-                           for _, c in net._outputs],
+                           for _, c in net.layout.outputs],
         "cost": net.cost.name,
         "weight_decay": net.weight_decay,
         "l1": net.l1,
@@ -136,12 +197,16 @@ def _expected_network_tensors(rec, path) -> dict:
 
 
 def _build_network(rec, tensors, path):
-    from ..graph import Graph
-    from ..network import Block, Edge, Network
+    from ..core import Block, Edge, Graph, Network, available_activations, available_costs
 
+    unknown = sorted({b["activation"] for b in rec["blocks"][1:]} - set(available_activations()))
+    _need(not unknown, path, f"unknown activation {', '.join(map(repr, unknown))}; a user-defined activation "
+          "must be registered (dp.register_activation) before loading")
+    _need(isinstance(rec["cost"], str) and rec["cost"] in available_costs(), path,
+          f"unknown cost {rec['cost']!r}; expected one of {', '.join(available_costs())}")
     try:
         if rec["graph"] is not None:
-            net = _graph_from_spec(Graph, rec["graph"]).compile(
+            net = Graph.from_spec(rec["graph"]).compile(
                 cost=rec["cost"], weight_decay=rec["weight_decay"], l1=rec["l1"], dtype=rec["dtype"], seed=0)
             same = len(net.blocks) == len(rec["blocks"]) and all(
                 b.units == r["units"] and b.activation == r["activation"] for b, r in zip(net.blocks, rec["blocks"]))
@@ -168,29 +233,8 @@ def _build_network(rec, tensors, path):
         net.W[e][...] = tensors[f"W.{e}"]
     for l in range(len(net.b)):
         net.b[l][...] = tensors[f"b.{l}"]
-    if net._free is not None:
-        _need(np.all(net.params[net._free == 0] == 0), path, "a weight or bias is set where its mask says none exists")
+    _need(np.all(net.params[~net.free] == 0), path, "a weight or bias is set where its mask says none exists")
     return net
-
-
-def _graph_from_spec(Graph, spec):
-    if not isinstance(spec, dict) or set(spec) != {"units", "edges", "outputs"}:
-        raise ValueError("the unit graph record is malformed")
-    g = Graph()
-    by_name = {}
-    for u in spec["units"]:
-        if not isinstance(u, dict) or set(u) != {"name", "kind", "activation", "bias"}:
-            raise ValueError("a unit record is malformed")
-        if u["kind"] == "input":
-            by_name[u["name"]] = g.input(u["name"])
-        elif u["kind"] == "unit":
-            by_name[u["name"]] = g.unit(u["activation"], bias=0.0 if u["bias"] else None, name=u["name"])
-        else:
-            raise ValueError(f"unknown unit kind {u['kind']!r}")
-    for s, t in spec["edges"]:
-        g.connect(by_name[s], by_name[t])
-    g.output(*[by_name[o] for o in spec["outputs"]])
-    return g
 
 
 # --- model <-> tensors and record ---------------------------------------------------------------------
@@ -226,8 +270,8 @@ def _check_model_record(rec, n_inputs, n_outputs, path) -> dict:
     _need(rec["task"] in ("classification", "regression"), path, f"unknown task {rec['task']!r}")
     if rec["task"] == "classification":
         classes = rec["classes"]
-        _need(isinstance(classes, list) and len(classes) == n_outputs, path,
-              f"a classifier with {n_outputs} outputs needs {n_outputs} class labels")
+        _need(isinstance(classes, list) and (len(classes) == n_outputs or (n_outputs == 1 and len(classes) == 2)),
+              path, f"a classifier with {n_outputs} outputs needs {max(n_outputs, 2)} class labels")
         _need(all(isinstance(c, (str, int, float)) and not isinstance(c, bool) for c in classes)
               and len(set(classes)) == len(classes), path, "class labels must be distinct strings or numbers")
     names = rec["feature_names"]
@@ -255,7 +299,7 @@ def _check_model_record(rec, n_inputs, n_outputs, path) -> dict:
 
 def _build_model(rec, tensors, net, path):
     from ..model import Model, Scaler
-    from ..training import History
+    from ..train import History
 
     scaler = None
     if rec["scaling"]:
@@ -277,6 +321,15 @@ def _build_model(rec, tensors, net, path):
 def _encode(kind: str, tensors: dict, fields: dict) -> bytes:
     from safetensors.numpy import save as st_save
 
+    for name, arr in tensors.items():  # never write a file that load() would refuse
+        arr = np.asarray(arr)
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            raise ValueError(f"refusing to write a model that could not be loaded back: tensor {name} contains "
+                             "NaN or infinite values")
+    for name in ("input.scale", "target.scale"):
+        if name in tensors and not (np.asarray(tensors[name]) > 0).all():
+            raise ValueError(f"refusing to write a model that could not be loaded back: {name} must be positive")
+
     record = {"format": FORMAT, "format_version": FORMAT_VERSION, "deltaprop_version": _version(), "kind": kind}
     record.update(fields)
     record = json.loads(json.dumps(record, allow_nan=False, default=_json_default))  # exactly what is stored
@@ -293,9 +346,19 @@ def _json_default(v):
     raise TypeError(f"cannot store {type(v).__name__} in a model file")
 
 
+def network_record(net) -> tuple[dict, dict]:
+    """``(tensors, record)`` of a network, for a record kind that stores one."""
+    return _network_record(net)
+
+
+def clean(value):
+    """JSON-safe copy: non-finite floats become None (the JSON standard has no NaN)."""
+    return _clean(value)
+
+
 def _record_of(obj) -> tuple[str, dict, dict]:
+    from ..core import Network
     from ..model import Model
-    from ..network import Network
 
     if isinstance(obj, Network):
         tensors, rec = _network_record(obj)
@@ -305,8 +368,10 @@ def _record_of(obj) -> tuple[str, dict, dict]:
         mt, mrec = _model_record(obj)
         tensors.update(mt)
         return "model", tensors, {"network": rec, "model": _clean(mrec)}
-    if hasattr(obj, "_deltaprop_record_"):
-        return obj._deltaprop_record_()
+    for kind, (stores, record, _, _) in list(_KINDS.items()):
+        if isinstance(obj, stores):
+            tensors, fields = record(obj)
+            return kind, tensors, fields
     raise ValueError(f"dp.save stores a Network, a Model or a deltaprop estimator, got {type(obj).__name__}")
 
 
@@ -342,6 +407,11 @@ def save(obj, path: str | os.PathLike) -> None:
 # --- reading -----------------------------------------------------------------------------------------------
 
 
+def read_header(path) -> tuple[dict, dict, str]:
+    """``(record, tensor specs, path)`` of a deltaprop file, checked, without reading any tensor."""
+    return _open(path)
+
+
 def _open(path) -> tuple[dict, dict, dict]:
     """(record, tensor specs, reader) after the checks that need no allocation."""
     from safetensors import SafetensorError, safe_open
@@ -351,6 +421,8 @@ def _open(path) -> tuple[dict, dict, dict]:
         raise FileNotFoundError(f"{path}: no such file")
     if os.path.isdir(path):
         raise FileFormatError(f"{path}: is a folder, expected a model file")
+    if not is_regular_file(path):  # a FIFO would block the read forever, a device never ends
+        raise FileFormatError(f"{path}: is not a regular file (a pipe, device or socket); expected a model file")
     size = os.path.getsize(path)
     with open(path, "rb") as f:
         head = f.read(8)
@@ -365,13 +437,10 @@ def _open(path) -> tuple[dict, dict, dict]:
     except (SafetensorError, OSError, ValueError) as exc:
         raise FileFormatError(f"{path}: not a valid safetensors file ({exc})") from None
     _need("deltaprop" in meta, path, "a safetensors file, but not a deltaprop model (no 'deltaprop' metadata)")
-    def no_constants(name):
-        raise ValueError(f"{name} is not standard JSON")
-
     try:
-        record = json.loads(meta["deltaprop"], parse_constant=no_constants)
-    except (json.JSONDecodeError, ValueError, RecursionError) as exc:
-        raise FileFormatError(f"{path}: the deltaprop metadata is not valid JSON ({exc})") from None
+        record = schema.parse_json(meta["deltaprop"])
+    except schema.RecordError as exc:
+        raise FileFormatError(f"{path}: the deltaprop metadata is not usable JSON: {exc}") from None
     _need(isinstance(record, dict), path, "the deltaprop metadata must be a JSON object")
     _need(record.get("format") == FORMAT, path, f"format is {record.get('format')!r}, expected 'deltaprop'")
     version = record.get("format_version")
@@ -413,8 +482,30 @@ def _read_tensors(path, specs: dict, expected: dict, record: dict, extra_prefix:
     return tensors
 
 
+def _check_schema(record, path) -> None:
+    """The whole record against its declared schema (every field, every range, every name)."""
+    from ..core import available_activations, available_costs
+    from ..train import available_optimizers, schedules
+    from ..train.state import BIT_GENERATORS
+
+    kind = record["kind"]
+    known = kind in ("network", "model", "checkpoint", "estimator")
+    declared = schema.record_schema(kind if known else "network", activations=available_activations(),
+                                    costs=available_costs(), optimizers=available_optimizers(),
+                                    schedules=schedules.available_schedules(), generators=list(BIT_GENERATORS))
+    if not known:  # a kind a face registered: its own fields are its to check
+        declared = dict(declared, required=[k for k in declared["required"] if k != "kind"],
+                        additionalProperties=True, properties={k: v for k, v in declared["properties"].items()
+                                                               if k != "kind"})
+    try:
+        schema.validate(record, declared)
+    except schema.RecordError as exc:
+        raise FileFormatError(f"{path}: {exc}") from None
+
+
 def _load_network_and_model(record, specs, path, extra_prefix=None):
     expected = _expected_network_tensors(record["network"], path)
+    _check_schema(record, path)
     rec_model = record.get("model")
     if rec_model is not None:
         blocks = record["network"]["blocks"]
@@ -444,11 +535,16 @@ def load(path: str | os.PathLike):
     kind = record["kind"]
     if kind == "checkpoint":
         raise FileFormatError(f"{path}: is a training checkpoint; load it with deltaprop.io.load_checkpoint")
-    if kind == "estimator":
-        from ..sklearn import _estimator_from_record
-
+    if kind not in ("network", "model"):
+        handlers = _kind_handlers(kind)
+        _need(handlers is not None, path, f"a {kind!r} file needs the part of deltaprop that writes it")
         net, _, _ = _load_network_and_model(record, specs, path)
-        return _estimator_from_record(record["estimator"], net, path)
+        try:
+            return handlers[2]({k: record[k] for k in _FIELDS[kind]}, net, path)
+        except FileFormatError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FileFormatError(f"{path}: the {kind} record is invalid ({type(exc).__name__}: {exc})") from None
     net, model, _ = _load_network_and_model(record, specs, path)
     return net if kind == "network" else model
 
@@ -465,7 +561,7 @@ def save_checkpoint(directory, model, config: dict, *, keep: int = 2) -> str:
     The new file is complete (written atomically) before older checkpoints beyond the
     newest ``keep`` are removed. Returns the new file's path.
     """
-    from ..training import capture_state
+    from ..train import capture_state
 
     net = model.network
     state = capture_state(net)
@@ -491,7 +587,7 @@ def save_checkpoint(directory, model, config: dict, *, keep: int = 2) -> str:
 def load_checkpoint(path) -> tuple:
     """Read a checkpoint: returns ``(model, config)`` with the training state restored on
     ``model.network.training_state``."""
-    from ..training import restore_state
+    from ..train import restore_state
 
     record, specs, path = _open(path)
     _need(record["kind"] == "checkpoint", path, f"is a {record['kind']} file, not a training checkpoint")
@@ -502,7 +598,7 @@ def load_checkpoint(path) -> tuple:
     _need(isinstance(training, dict) and isinstance(training.get("epoch"), int), path, "the training record is malformed")
     try:
         restore_state(net, {"arrays": arrays, "meta": training})
-    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+    except (KeyError, ValueError, TypeError, AttributeError, OverflowError) as exc:
         raise FileFormatError(f"{path}: the training state is invalid ({type(exc).__name__}: {exc})") from None
     model.history = net.training_state.history if net.training_state is not None else model.history
     return model, record["config"]
@@ -523,13 +619,85 @@ def remove_stale_temporaries(directory) -> int:
     return removed
 
 
+def checkpoint_position(path) -> tuple[int, int] | None:
+    """(epochs done, steps done in the next epoch) that a checkpoint records inside, or None
+    when its header cannot be read. Checkpoints are ordered by this, never by file name."""
+    try:
+        record, _, _ = _open(path)
+        training = record.get("training") if record.get("kind") == "checkpoint" else None
+        epoch = training.get("epoch") if isinstance(training, dict) else None
+        pending = training.get("pending") if isinstance(training, dict) else None
+        step = pending.get("step", 0) if isinstance(pending, dict) else 0
+        if isinstance(epoch, int) and isinstance(step, int) and epoch >= 0 and step >= 0:
+            return epoch, step
+    except (FileFormatError, OSError):
+        pass
+    return None
+
+
 def _checkpoint_files(directory) -> list:
+    """The checkpoint files of ``directory``, oldest first by the (epoch, step) inside them;
+    files whose header cannot be read come first (the oldest: pruned first, resumed last)."""
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
         return []
-    names = sorted(n for n in os.listdir(directory)
-                   if n.startswith(CHECKPOINT_PREFIX) and n.endswith(CHECKPOINT_SUFFIX))
-    return [os.path.join(directory, n) for n in names]
+    paths = [os.path.join(directory, n) for n in os.listdir(directory)
+             if n.startswith(CHECKPOINT_PREFIX) and n.endswith(CHECKPOINT_SUFFIX)]
+    keyed = []
+    for path in paths:
+        pos = checkpoint_position(path)
+        keyed.append(((0, 0, 0) if pos is None else (1, *pos), os.path.basename(path), path))
+    return [path for _, _, path in sorted(keyed)]
+
+
+def checkpoint_files(directory) -> list:
+    """The checkpoints in ``directory``, oldest first by the (epoch, step) recorded inside."""
+    return _checkpoint_files(directory)
+
+
+class CheckpointLock:
+    """An exclusive lock on a checkpoint directory for one training run.
+
+    A second run on the same directory is refused with the holder's process id, instead of
+    deleting the first run's files. The lock is ``flock`` on ``.deltaprop.lock`` inside the
+    directory, released when the run ends or its process dies.
+    """
+
+    NAME = ".deltaprop.lock"
+
+    def __init__(self, directory):
+        self.directory = os.fspath(directory)
+        self.fd = None
+
+    def __enter__(self) -> "CheckpointLock":
+        import fcntl
+
+        path = os.path.join(self.directory, self.NAME)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            try:
+                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            finally:
+                os.close(fd)
+            raise OSError(f"--checkpoint-dir {self.directory}: another training run (pid {holder}) is using it; "
+                          "wait for it to finish or choose another folder") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is not None:
+            import fcntl
+
+            try:
+                os.ftruncate(self.fd, 0)
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
+            finally:
+                os.close(self.fd)
+                self.fd = None
 
 
 def newest_checkpoint(directory) -> tuple:

@@ -1,4 +1,4 @@
-"""Seed 001's general network of units, compiled onto the block engine.
+"""AIMA's general network of units, compiled onto the block engine.
 
 Each unit k computes in_k = sum_i w_ik a_i (+ its bias, AIMA's w_0k a_0 with a_0 = 1)
 and a_k = g(in_k). Any DAG is allowed: skip connections, units of different
@@ -17,13 +17,15 @@ activation, a softmax unit that is not an output sink, a unit reached by no inpu
 from __future__ import annotations
 
 import numbers
-from collections import defaultdict
+from collections import defaultdict, deque
 
 import numpy as np
 
-from ._validation import as_rng
 from .activations import get_activation
-from .network import Block, Edge, Network
+from .checks import as_rng
+from .layout import Block, Edge, Layout
+from .network import Network
+from .units import UnitMap
 
 __all__ = ["Graph", "Unit"]
 
@@ -48,7 +50,7 @@ class Unit:
 
 
 class Graph:
-    """A network of units, built unit by unit and edge by edge (seed 001).
+    """A network of units, built unit by unit and edge by edge (AIMA's textbook).
 
     Examples
     --------
@@ -71,6 +73,9 @@ class Graph:
         self._succ: dict[Unit, list[Unit]] = defaultdict(list)
         self._pred: dict[Unit, list[Unit]] = defaultdict(list)
         self._weights: dict[tuple[Unit, Unit], float | None] = {}
+        self._output_set: set[Unit] = set()
+        self._names: set[str] = {"a0"}  # every unit name, for a constant-time duplicate check
+        self._n_computing = 0
         self.one = Unit(self, -1, "a0", "one")  # AIMA's constant unit: net.weight(g.one, h) is h's bias
 
     # --- building -----------------------------------------------------------------------
@@ -80,13 +85,14 @@ class Graph:
             return default
         if not isinstance(name, str) or not name:
             raise ValueError(f"a unit name must be a non-empty string, got {name!r}")
-        if any(u.name == name for u in self._units) or name == "a0":
+        if name in self._names:
             raise ValueError(f"a unit named {name!r} already exists")
         return name
 
     def input(self, name: str | None = None) -> Unit:
         """Add an input unit; inputs take the columns of X in the order they are added."""
         unit = Unit(self, len(self._units), self._name(name, f"x{len(self._inputs) + 1}"), "input")
+        self._names.add(unit.name)
         self._units.append(unit)
         self._inputs.append(unit)
         return unit
@@ -110,8 +116,9 @@ class Graph:
             if isinstance(bias, bool) or not isinstance(bias, numbers.Real) or not np.isfinite(bias):
                 raise ValueError(f"bias must be a finite number, None (no bias) or 'random', got {bias!r}")
             bias = float(bias)
-        n_units = sum(u.kind == "unit" for u in self._units)
-        unit = Unit(self, len(self._units), self._name(name, f"u{n_units + 1}"), "unit", act.name, bias)
+        unit = Unit(self, len(self._units), self._name(name, f"u{self._n_computing + 1}"), "unit", act.name, bias)
+        self._names.add(unit.name)
+        self._n_computing += 1
         self._units.append(unit)
         return unit
 
@@ -159,9 +166,10 @@ class Graph:
             self._own(unit, "output")
             if unit.kind == "input":
                 raise ValueError(f"{unit.name} is an input unit and cannot be an output")
-            if unit in self._outputs:
+            if unit in self._output_set:
                 raise ValueError(f"{unit.name} is already an output")
             self._outputs.append(unit)
+            self._output_set.add(unit)
 
     def _path(self, start: Unit, goal: Unit):
         """A path start -> ... -> goal along edges, or None."""
@@ -204,7 +212,7 @@ class Graph:
                 raise ValueError(f"unit {u.name} is reached by no input; connect an input (or a unit fed by one) to it")
             if u not in useful:
                 raise ValueError(f"{'input' if u.kind == 'input' else 'unit'} {u.name} reaches no output")
-            if u.activation == "softmax" and (u not in self._outputs or self._succ[u]):
+            if u.activation == "softmax" and (u not in self._output_set or self._succ[u]):
                 raise ValueError(f"softmax unit {u.name} must be an output that feeds no other unit")
 
     def compile(self, *, cost: str = "squared", weight_decay: float = 0.0, l1: float = 0.0,
@@ -242,17 +250,18 @@ class Graph:
             for u in soft:
                 depth[u] = deepest
 
+        out_index = {u: c for c, u in enumerate(self._outputs)}
         groups: dict[tuple, list[Unit]] = defaultdict(list)
         for u in self._units:
             if u.kind == "unit":
-                groups[(depth[u], u.activation, u in self._outputs)].append(u)
+                groups[(depth[u], u.activation, u in out_index)].append(u)
         keys = sorted(groups, key=lambda k: (k[0], k[2], k[1]))
         loc: dict[Unit, tuple[int, int]] = {u: (0, i) for i, u in enumerate(self._inputs)}
         blocks = [Block(len(self._inputs))]
         for j, key in enumerate(keys, start=1):
             members = groups[key]
             if key[2]:  # output blocks list their units in output order
-                members.sort(key=self._outputs.index)
+                members.sort(key=out_index.__getitem__)
             for i, u in enumerate(members):
                 loc[u] = (j, i)
             has_bias = np.array([u.bias is not None for u in members])
@@ -266,32 +275,63 @@ class Graph:
             masks[(ks, kt)][i_t, i_s] = True
         edges = [Edge(k, j, None if m.all() else m) for (k, j), m in sorted(masks.items(), key=lambda kv: kv[0][::-1])]
         out_blocks = [j for j, key in enumerate(keys, start=1) if key[2]]
-        out_cols = [[self._outputs.index(u) for u in groups[keys[j - 1]]] for j in out_blocks]
-        net = Network(blocks, edges, out_blocks, output_columns=out_cols, cost=cost,
-                      weight_decay=weight_decay, l1=l1, dtype=dtype, seed=rng)
+        out_cols = [[out_index[u] for u in groups[keys[j - 1]]] for j in out_blocks]
+        layout = Layout(blocks, edges, out_blocks, out_cols)
+        units = UnitMap(loc, self.one, layout, edges=self._weights.keys())
+        net = Network.from_layout(layout, units=units, graph_spec=self.spec(), cost=cost,
+                                  weight_decay=weight_decay, l1=l1, dtype=dtype, seed=rng)
         for u in self._units:
             if u.kind == "unit" and u.bias is not None:
                 j, i = loc[u]
                 if u.bias == _RANDOM:
-                    bound = net._init_bound(j)
+                    bound = layout.init_bound(j)
                     net.b[j - 1][i] = rng.uniform(-bound, bound)
                 else:
                     net.b[j - 1][i] = u.bias
-        net._units = dict(loc)
-        net._units[self.one] = (-1, 0)
-        net._unit_edges = set(self._weights)
         for (s, t), wgt in self._weights.items():
             if wgt is not None:
                 net.set_weight(s, t, wgt)
-        net.graph_spec = self.spec()
         return net
+
+    @property
+    def edges(self) -> list:
+        """Every edge as ``(source, target, weight)``, in the order they were added; ``weight`` is
+        the value given to :meth:`connect` (None: drawn at compile time). Read-only: a new list."""
+        return [(s, t, w) for (s, t), w in self._weights.items()]
+
+    @property
+    def inputs(self) -> list:
+        """The input units, in the order of X's columns."""
+        return list(self._inputs)
+
+    @property
+    def outputs(self) -> list:
+        """The output units, in the order of Y's columns."""
+        return list(self._outputs)
+
+    @property
+    def all_units(self) -> list:
+        """Every input and computing unit, in the order they were added."""
+        return list(self._units)
+
+    def predecessors(self, unit: Unit) -> list:
+        """The units with an edge into ``unit``."""
+        return list(self._pred[unit])
+
+    def successors(self, unit: Unit) -> list:
+        """The units ``unit`` has an edge to (AIMA's "units k that j feeds")."""
+        return list(self._succ[unit])
+
+    def topological_order(self) -> list:
+        """Every unit, each after all the units that feed it."""
+        return self._topological()
 
     def _topological(self):
         indeg = {u: len(self._pred[u]) for u in self._units}
-        ready = [u for u in self._units if indeg[u] == 0]
+        ready = deque(u for u in self._units if indeg[u] == 0)
         order = []
         while ready:
-            u = ready.pop(0)
+            u = ready.popleft()
             order.append(u)
             for v in self._succ[u]:
                 indeg[v] -= 1
@@ -310,6 +350,55 @@ class Graph:
             "outputs": [u.name for u in self._outputs],
         }
 
+    @classmethod
+    def from_spec(cls, spec: dict) -> "Graph":
+        """The graph :meth:`spec` describes, built in time linear in its size.
+
+        Edges are added without :meth:`connect`'s per-edge cycle search; one topological
+        sort at the end refuses a cycle. Every name is checked.
+
+        Raises
+        ------
+        ValueError
+            For a malformed spec, an unknown or duplicate name, a duplicate edge, an edge into
+            an input, or a cycle.
+        """
+        if not isinstance(spec, dict) or set(spec) != {"units", "edges", "outputs"}:
+            raise ValueError("the unit graph record must have exactly the fields units, edges, outputs")
+        g = cls()
+        by_name = {}
+        for u in spec["units"]:
+            if not isinstance(u, dict) or set(u) != {"name", "kind", "activation", "bias"}:
+                raise ValueError("a unit record must have exactly the fields name, kind, activation, bias")
+            if u["kind"] == "input":
+                by_name[u["name"]] = g.input(u["name"])
+            elif u["kind"] == "unit":
+                by_name[u["name"]] = g.unit(u["activation"], bias=0.0 if u["bias"] else None, name=u["name"])
+            else:
+                raise ValueError(f"unknown unit kind {u['kind']!r}")
+
+        def find(name):
+            try:
+                return by_name[name]
+            except (KeyError, TypeError):
+                raise ValueError(f"the unit graph names an unknown unit {name!r}") from None
+
+        for edge in spec["edges"]:
+            if not isinstance(edge, (list, tuple)) or len(edge) != 2:
+                raise ValueError("an edge must be a pair of unit names")
+            source, target = find(edge[0]), find(edge[1])
+            if target.kind == "input":
+                raise ValueError(f"the edge {source.name} -> {target.name} goes into an input unit")
+            if (source, target) in g._weights:
+                raise ValueError(f"the edge {source.name} -> {target.name} appears twice")
+            g._weights[(source, target)] = None
+            g._succ[source].append(target)
+            g._pred[target].append(source)
+        if len(g._topological()) != len(g._units):
+            raise ValueError("the unit graph has a cycle")
+        g.output(*[find(o) for o in spec["outputs"]])
+        return g
+
     def __repr__(self) -> str:
-        n = sum(u.kind == "unit" for u in self._units)
+        n = self._n_computing
         return f"Graph({len(self._inputs)} inputs, {n} units, {len(self._weights)} edges, {len(self._outputs)} outputs)"

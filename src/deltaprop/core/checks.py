@@ -7,10 +7,12 @@ through these helpers once.
 from __future__ import annotations
 
 import numbers
+import os
 
 import numpy as np
 
-__all__ = ["as_matrix", "as_targets", "as_sample_weight", "as_dtype", "as_rng", "check_nonneg_float"]
+__all__ = ["as_matrix", "as_targets", "as_sample_weight", "as_dtype", "as_rng", "check_nonneg_float",
+           "available_memory", "check_memory"]
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -133,3 +135,35 @@ def as_sample_weight(values, *, n_rows: int, dtype, name: str = "sample_weight")
     if not arr.any():
         raise ValueError(f"{name} is all zeros; at least one example must carry weight")
     return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this machine can still give (Linux's MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+
+
+def check_memory(needed: float, what: str) -> None:
+    """Refuse, before allocating, work whose estimated memory exceeds what the machine has.
+
+    Raises
+    ------
+    MemoryError
+        Saying what needs how much, and how much is available.
+    """
+    available = available_memory()
+    if available is not None and needed > available:
+        raise MemoryError(f"{what} needs about {_gib(needed)}, but this machine has {_gib(available)} available")

@@ -5,8 +5,8 @@ so it can be checkpointed (``state_dict``) and restored bit for bit.
 
 The rules, with theta the parameters, g = dJ/dtheta and eta the learning rate:
 
-* ``sgd``       theta := theta - eta g                  (seed 000: W := W - alpha dJ/dW;
-                                                          batch size 1 is seed 001's w_ik := w_ik + eta a_i Delta_k)
+* ``sgd``       theta := theta - eta g                  (UFLDL: W := W - alpha dJ/dW;
+                                                          batch size 1 is AIMA's w_ik := w_ik + eta a_i Delta_k)
 * ``momentum``  v := mu v + g;  theta := theta - eta v
 * ``nesterov``  v := mu v + g;  theta := theta - eta (g + mu v)
 * ``adam``      m := b1 m + (1-b1) g;  v := b2 v + (1-b2) g^2;
@@ -14,9 +14,16 @@ The rules, with theta the parameters, g = dJ/dtheta and eta the learning rate:
 * ``adamw``     theta := theta (1 - eta decay) on weights only, then the Adam step
 * ``rprop``     iRPROP-: per-parameter steps grow by eta+ while g keeps its sign,
                 shrink by eta- when it flips (and that g is zeroed); theta := theta - sign(g) step
-* ``lbfgs``     SciPy's L-BFGS-B on the whole J (see :func:`deltaprop.train`)
+
+L-BFGS is not an update rule but a solver over the whole J: :mod:`deltaprop.train.lbfgs`.
+``get_optimizer("lbfgs")`` returns it, so ``dp.train(optimizer="lbfgs")`` still reads naturally.
 
 The first five match ``torch.optim``'s SGD (momentum, nesterov), Adam, AdamW and Rprop.
+
+Like optax's transforms, an optimizer has an explicit :meth:`Optimizer.init` that allocates
+zeroed state (and resets the step count); ``deltaprop.train`` calls it at the start of every
+fresh run on its own copy of the optimizer it was given, so no state leaks from one run into
+another, and ``warm_start=True`` continues the state it left.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ import abc
 import numbers
 
 import numpy as np
+
+from .lbfgs import LBFGS, check_positive as _positive
 
 __all__ = [
     "Optimizer",
@@ -40,15 +49,6 @@ __all__ = [
 ]
 
 
-def _positive(value, name: str, *, allow_zero: bool = False) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
-    ok = ok and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
-    return float(value)
-
-
 def _fraction(value, name: str) -> float:
     if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and 0 <= value < 1):
         raise ValueError(f"{name} must be in [0, 1), got {value!r}")
@@ -61,12 +61,12 @@ class Optimizer(abc.ABC):
     Parameters
     ----------
     learning_rate : float
-        eta (alpha in seed 000). Must be > 0.
+        eta (alpha in UFLDL's tutorial). Must be > 0.
 
     Notes
     -----
-    ``init(n, dtype)`` allocates the state; ``step(params, grad, lr)`` updates
-    ``params`` in place. ``full_batch`` optimizers are always given the whole data set.
+    ``init(n, dtype)`` allocates zeroed state and resets the step count ``t``;
+    ``step(params, grad, lr)`` updates ``params`` in place. ``full_batch`` optimizers are always given the whole data set.
     An optimizer whose update is linear in ``lr * grad`` may set ``folds_learning_rate``:
     the training loop then has the engine scale the gradient by eta along with its 1/m
     (no extra pass) and calls ``step_scaled(params, lr_times_grad)`` instead of ``step``.
@@ -82,18 +82,39 @@ class Optimizer(abc.ABC):
         lr = self.default_learning_rate if learning_rate is None else learning_rate
         self.learning_rate = _positive(lr, "learning_rate")
         self.t = 0  # steps taken
-        self._n = None
+        self.n_params = None  # set by init
 
-    def init(self, n_params: int, dtype) -> "Optimizer":
-        """Allocate zeroed state for ``n_params`` parameters (no-op if already allocated)."""
-        if self._n == n_params and all(getattr(self, s).dtype == dtype for s in self._state_names):
-            return self
-        self._n = n_params
+    def init(self, n_params: int, dtype, *, decay_mask: np.ndarray | None = None) -> "Optimizer":
+        """Allocate zeroed state for ``n_params`` parameters and reset the step count.
+
+        Parameters
+        ----------
+        n_params : int
+        dtype : numpy dtype of the parameters
+        decay_mask : ndarray of bool, shape (n_params,), optional
+            Which parameters are weights (True) rather than biases; rules that decay
+            weights (AdamW) use it, the others ignore it.
+        """
+        self.n_params = int(n_params)
         for s in self._state_names:
             setattr(self, s, np.zeros(n_params, dtype=dtype))
         self._buf = np.zeros(n_params, dtype=dtype)
         self.t = 0
         return self
+
+    @property
+    def n_state_arrays(self) -> int:
+        """How many parameter-sized arrays the rule keeps (its state and one buffer)."""
+        return len(self._state_names) + 1
+
+    @property
+    def initialized(self) -> bool:
+        """True once :meth:`init` has allocated the state."""
+        return self.n_params is not None
+
+    def count_steps(self, n: int) -> None:
+        """Record ``n`` steps taken outside :meth:`step` (the compiled online epoch of plain SGD)."""
+        self.t += int(n)
 
     @abc.abstractmethod
     def step(self, params: np.ndarray, grad: np.ndarray, lr: float) -> None:
@@ -130,7 +151,7 @@ class Optimizer(abc.ABC):
 
 
 class SGD(Optimizer):
-    """Plain gradient descent: theta := theta - eta g (seed 000's batch rule; seed 001's online rule)."""
+    """Plain gradient descent: theta := theta - eta g (UFLDL's batch rule; AIMA's online rule)."""
 
     name = "sgd"
     default_learning_rate = 0.1
@@ -234,8 +255,8 @@ class AdamW(Adam):
     weight_decay : float, default 0.01
         theta := theta (1 - eta weight_decay) before each Adam step. It is decoupled
         from the gradient and separate from the network's lambda (which is part of J).
-        Applied to weights only, never to biases (seed 000's rule), when the training
-        loop gives it the network's weight mask.
+        Applied to weights only, never to biases (UFLDL's rule): the training loop
+        passes the network's weight mask to :meth:`init`.
     """
 
     name = "adamw"
@@ -243,7 +264,14 @@ class AdamW(Adam):
     def __init__(self, learning_rate=None, *, weight_decay: float = 0.01, beta1=0.9, beta2=0.999, eps=1e-8):
         super().__init__(learning_rate, beta1=beta1, beta2=beta2, eps=eps)
         self.weight_decay = _positive(weight_decay, "weight_decay", allow_zero=True)
-        self.decay_mask = None  # bool array: which parameters decay (None: all)
+        self.decay_mask = None  # bool array: which parameters decay (None: all); set by init
+
+    def init(self, n_params, dtype, *, decay_mask=None):
+        super().init(n_params, dtype, decay_mask=decay_mask)
+        if decay_mask is not None and np.shape(decay_mask) != (n_params,):
+            raise ValueError(f"decay_mask must have shape ({n_params},), got {np.shape(decay_mask)}")
+        self.decay_mask = None if decay_mask is None else np.asarray(decay_mask, dtype=bool)
+        return self
 
     def hyperparameters(self):
         return {**super().hyperparameters(), "weight_decay": self.weight_decay}
@@ -304,53 +332,20 @@ class Rprop(Optimizer):
         self.prev[...] = g
 
 
-class LBFGS(Optimizer):
-    """SciPy's L-BFGS-B on the whole J (UFLDL's choice); one 'epoch' is one iteration.
-
-    Parameters
-    ----------
-    memory : int, default 10
-        Number of correction pairs (SciPy's ``maxcor``).
-    tol : float, default 1e-10
-        Stop when the relative decrease of J falls below it (SciPy's ``ftol``).
-
-    Notes
-    -----
-    SciPy keeps its curvature memory internal, so a warm start continues from the
-    current parameters with an empty memory.
-    """
-
-    name = "lbfgs"
-    full_batch = True
-    default_learning_rate = 1.0  # unused: L-BFGS chooses its own steps by line search
-
-    def __init__(self, learning_rate=None, *, memory: int = 10, tol: float = 1e-10):
-        super().__init__(learning_rate)
-        if not isinstance(memory, numbers.Integral) or memory < 1:
-            raise ValueError(f"memory must be an int >= 1, got {memory!r}")
-        self.memory = int(memory)
-        self.tol = _positive(tol, "tol", allow_zero=True)
-
-    def hyperparameters(self):
-        return {**super().hyperparameters(), "memory": self.memory, "tol": self.tol}
-
-    def step(self, params, grad, lr):
-        raise ValueError("lbfgs does not take single steps; use deltaprop.train(optimizer='lbfgs')")
-
-
 _OPTIMIZERS = {cls.name: cls for cls in (SGD, Momentum, Nesterov, Adam, AdamW, Rprop, LBFGS)}
 
 
-def get_optimizer(name: str | Optimizer, learning_rate: float | None = None, **options) -> Optimizer:
+def get_optimizer(name: str | Optimizer | LBFGS, learning_rate: float | None = None,
+                  **options) -> Optimizer | LBFGS:
     """An optimizer from its name (``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``,
-    ``"adamw"``, ``"rprop"``, ``"lbfgs"``) or an :class:`Optimizer` passed through.
+    ``"adamw"``, ``"rprop"``), the L-BFGS solver (``"lbfgs"``), or either passed through.
 
     Raises
     ------
     ValueError
         For an unknown name or a bad hyperparameter.
     """
-    if isinstance(name, Optimizer):
+    if isinstance(name, (Optimizer, LBFGS)):
         if learning_rate is not None:
             name.learning_rate = _positive(learning_rate, "learning_rate")
         return name

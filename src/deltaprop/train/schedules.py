@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numbers
 
-__all__ = ["Schedule", "Constant", "Step", "Exponential", "InverseScaling", "ReduceOnPlateau", "get_schedule"]
+__all__ = ["Schedule", "Constant", "Step", "Exponential", "InverseScaling", "ReduceOnPlateau", "get_schedule",
+           "available_schedules"]
 
 
 def _check(value, name, lo=0.0, hi=None, *, integer=False):
@@ -159,3 +160,8 @@ def get_schedule(spec, **options) -> Schedule:
         if key in _SCHEDULES:
             return _SCHEDULES[key](**options)
     raise ValueError(f"unknown schedule {spec!r}; expected one of {', '.join(sorted(_SCHEDULES))} or a Schedule")
+
+
+def available_schedules() -> list[str]:
+    """Names accepted by :func:`get_schedule` (and the only ones a checkpoint may name)."""
+    return sorted(_SCHEDULES)

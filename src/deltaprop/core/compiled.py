@@ -1,12 +1,13 @@
-"""Seed 001's online rule, compiled: one example at a time, w_ik := w_ik + eta a_i Delta_k.
+"""AIMA's online rule, compiled: one example at a time, w_ik := w_ik + eta a_i Delta_k.
 
 With batch size 1, NumPy spends microseconds per call on arrays of a few dozen numbers, so
 an epoch is all call overhead. When Numba is installed (``pip install 'deltaprop[fast]'``),
 ``dp.train(optimizer="sgd", batch_size=1)`` on a layered network runs each epoch through
 this kernel instead: the same forward pass, output delta, backward pass and update as
-``backprop.py``, written out per unit in loops and compiled. It is used only where it is
-exactly the same algorithm (plain SGD, a layered chain without masks, built-in activations,
-no sample weights, no per-step callbacks); everything else takes the NumPy path.
+:mod:`deltaprop.core.backprop`, written out per unit in loops and compiled. It is used only
+where it is exactly the same algorithm (plain SGD, a layered chain without masks, activations
+and a cost that carry a kernel code, no sample weights, no per-step callbacks); everything
+else takes the NumPy path.
 """
 
 from __future__ import annotations
@@ -20,30 +21,25 @@ except ImportError:  # pragma: no cover - exercised where numba is missing
 
 __all__ = ["available", "eligible", "run_epoch"]
 
-_CODES = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "leaky_relu": 4, "softplus": 5, "elu": 6, "softmax": 7}
-
 
 def available() -> bool:
     """True when Numba can be imported."""
     return njit is not None
 
 
-def eligible(net, optimizer, batch_size, weights, batch_hooks, max_time) -> bool:
+def eligible(net, *, plain_sgd: bool, batch_size, weights, batch_hooks, max_time) -> bool:
     """Whether the compiled online epoch computes exactly what the NumPy loop would."""
-    if njit is None or batch_size != 1 or optimizer.name != "sgd" or weights is not None or batch_hooks:
+    if njit is None or batch_size != 1 or not plain_sgd or weights is not None or batch_hooks:
         return False
-    if max_time is not None or net.l1 or net._units is not None:
+    layout = net.layout
+    if max_time is not None or net.l1 or not layout.is_chain or net.graph_spec is not None:
         return False
-    chain = len(net.edges) == len(net.blocks) - 1 and all(
-        e.source + 1 == e.target and e.mask is None for e in net.edges)
-    if not chain or any(b.bias is not None for b in net.blocks) or len(net._outputs) != 1:
+    if any(b.bias is not None for b in layout.blocks):
         return False
-    acts = net.activations
-    if any(a not in _CODES for a in acts) or "softmax" in acts[:-1]:
+    acts = layout.activations[1:]
+    if any(a.kernel_code is None for a in acts) or any(not a.elementwise for a in acts[:-1]):
         return False
-    if net.cost.name == "squared" and acts[-1] == "softmax":
-        return False
-    return True
+    return net.cost.kernel_kind(acts[-1]) is not None
 
 
 def run_epoch(net, X, Y, order, lr) -> tuple[float, int]:
@@ -53,10 +49,12 @@ def run_epoch(net, X, Y, order, lr) -> tuple[float, int]:
     """
     # Each W(l) and b(l) goes in as its own view into net.params (a tuple of 2-D arrays), so the
     # compiled loops see fixed strides and contiguous rows; the updates land in net.params.
-    sizes = [b.units for b in net.blocks]
+    layout = net.layout
+    sizes = [b.units for b in layout.blocks]
     z, a, d = (tuple(np.zeros(n, dtype=net.dtype) for n in sizes) for _ in range(3))
-    codes = np.array([_CODES[act] for act in net.activations], dtype=np.int64)
-    kind = 0 if net.cost.name == "squared" else (2 if net.activations[-1] == "softmax" else 1)
+    acts = layout.activations[1:]
+    codes = np.array([act.kernel_code for act in acts], dtype=np.int64)
+    kind = net.cost.kernel_kind(acts[-1])
     return _epoch(tuple(net.W), tuple(net.b), X, Y, order.astype(np.int64), codes, kind,
                   net.dtype.type(lr), net.dtype.type(net.weight_decay), z, a, d)
 
@@ -203,7 +201,7 @@ if njit is not None:
                     for p in range(Wl.shape[1]):
                         dl[p] += Wl[i, p] * di
                 _times_fprime(codes[l - 1], z[l], a[l], dl)
-            # update: W := W - eta (delta a^T + lambda W), b := b - eta delta  (seed 001: w += eta a Delta)
+            # update: W := W - eta (delta a^T + lambda W), b := b - eta delta  (AIMA: w += eta a Delta)
             for l in range(L):
                 Wl, bl, al, dn = W[l], b[l], a[l], d[l + 1]
                 for i in range(Wl.shape[0]):

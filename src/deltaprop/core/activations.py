@@ -46,6 +46,19 @@ class Activation:
         True for activations that may only be used on output blocks (softmax).
     elementwise : bool
         False for softmax, whose Jacobian couples the units of a block.
+    init : {"glorot", "he"}
+        The uniform initialisation family of a block of these units: Glorot's
+        sqrt(6 / (fan_in + fan_out)) or He's sqrt(6 / fan_in) (relu-like units).
+    kinked : bool
+        True where f' jumps (relu's kink at 0): gradient checking counts the
+        pre-activations near a kink, where finite differences are not derivatives.
+    onnx : tuple (op_type, attributes) or None
+        The ONNX operator computing f; None: the activation cannot be exported.
+    kernel_code : int or None
+        Its number in the compiled online kernel (:mod:`deltaprop.core.compiled`);
+        None: networks using it take the NumPy path.
+    formula, derivative : str
+        f(z) and f'(z) as a reader sees them (explain pages, ``deltaprop explain``).
     """
 
     name: str
@@ -55,6 +68,18 @@ class Activation:
     elementwise: bool = True
     f_into: Callable | None = None  # f_into(z, out): a = f(z) written into out (may be z itself)
     fprime_into: Callable | None = None  # fprime_into(z, a, out): f'(z) written into out
+    init: str = "glorot"
+    kinked: bool = False
+    onnx: tuple | None = None
+    kernel_code: int | None = None
+    formula: str = "f(z)"
+    derivative: str = "f'(z)"
+
+    def init_bound(self, fan_in: float, fan_out: float) -> float:
+        """Half-width of the uniform initialisation of a block of these units."""
+        if self.init == "he":
+            return float(np.sqrt(6.0 / fan_in))  # He: sqrt(6 / fan_in)
+        return float(np.sqrt(6.0 / (fan_in + fan_out)))  # Glorot: sqrt(6 / (fan_in + fan_out))
 
     def backward(self, z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
         """dJ/dz from dJ/da = ``g``: f'(z) * g, or softmax's Jacobian-vector product."""
@@ -232,15 +257,25 @@ def _elu_prime_into(z, a, out):
 
 _REGISTRY: dict[str, Activation] = {}
 _BUILTIN = (
-    Activation("identity", _identity, _identity_prime, f_into=_identity_into, fprime_into=_identity_prime_into),
-    Activation("sigmoid", _sigmoid, _sigmoid_prime, f_into=_sigmoid_into, fprime_into=_sigmoid_prime_into),
-    Activation("tanh", np.tanh, _tanh_prime, f_into=_tanh_into, fprime_into=_tanh_prime_into),
-    Activation("relu", _relu, _relu_prime, f_into=_relu_into, fprime_into=_relu_prime_into),
+    Activation("identity", _identity, _identity_prime, f_into=_identity_into, fprime_into=_identity_prime_into,
+               onnx=("Identity", {}), kernel_code=0, formula="z", derivative="1"),
+    Activation("sigmoid", _sigmoid, _sigmoid_prime, f_into=_sigmoid_into, fprime_into=_sigmoid_prime_into,
+               onnx=("Sigmoid", {}), kernel_code=1, formula="1 / (1 + e^-z)", derivative="f(z) (1 - f(z))"),
+    Activation("tanh", np.tanh, _tanh_prime, f_into=_tanh_into, fprime_into=_tanh_prime_into,
+               onnx=("Tanh", {}), kernel_code=2, formula="tanh(z)", derivative="1 - f(z)^2"),
+    Activation("relu", _relu, _relu_prime, f_into=_relu_into, fprime_into=_relu_prime_into, init="he",
+               kinked=True, onnx=("Relu", {}), kernel_code=3, formula="max(z, 0)", derivative="1 if z > 0 else 0"),
     Activation("leaky_relu", _leaky_relu, _leaky_relu_prime, f_into=_leaky_relu_into,
-               fprime_into=_leaky_relu_prime_into),
-    Activation("softplus", _softplus, _softplus_prime, f_into=_softplus_into, fprime_into=_softplus_prime_into),
-    Activation("elu", _elu, _elu_prime, f_into=_elu_into, fprime_into=_elu_prime_into),
-    Activation("softmax", _softmax, None, output_only=True, elementwise=False, f_into=_softmax_into),
+               fprime_into=_leaky_relu_prime_into, init="he", kinked=True, onnx=("LeakyRelu", {"alpha": _LEAK}),
+               kernel_code=4, formula="z if z > 0 else 0.01 z", derivative="1 if z > 0 else 0.01"),
+    Activation("softplus", _softplus, _softplus_prime, f_into=_softplus_into, fprime_into=_softplus_prime_into,
+               onnx=("Softplus", {}), kernel_code=5, formula="log(1 + e^z)", derivative="1 / (1 + e^-z)"),
+    Activation("elu", _elu, _elu_prime, f_into=_elu_into, fprime_into=_elu_prime_into, init="he",
+               onnx=("Elu", {"alpha": 1.0}), kernel_code=6, formula="z if z > 0 else e^z - 1",
+               derivative="1 if z > 0 else f(z) + 1"),
+    Activation("softmax", _softmax, None, output_only=True, elementwise=False, f_into=_softmax_into,
+               onnx=("Softmax", {"axis": 1}), kernel_code=7, formula="e^z_i / sum_k e^z_k",
+               derivative="a_i (1[i=k] - a_k)"),
 )
 for _act in _BUILTIN:
     _REGISTRY[_act.name] = _act
@@ -251,7 +286,9 @@ def _canonical(name: str) -> str:
     return name.strip().lower().replace("-", "_")
 
 
-def register_activation(name: str, f: ArrayFn, fprime: DerivFn, *, overwrite: bool = False) -> Activation:
+def register_activation(name: str, f: ArrayFn, fprime: DerivFn, *, overwrite: bool = False,
+                        init: str = "glorot", kinked: bool = False, onnx: tuple | None = None,
+                        formula: str | None = None, derivative: str | None = None) -> Activation:
     """Register a user-defined activation pair under ``name``.
 
     Parameters
@@ -264,6 +301,14 @@ def register_activation(name: str, f: ArrayFn, fprime: DerivFn, *, overwrite: bo
         ``fprime(z, a) -> f'(z)``, elementwise, same shape.
     overwrite : bool, default False
         Allow replacing an existing user activation (built-ins are never replaced).
+    init : {"glorot", "he"}, default "glorot"
+        Initialisation family of blocks of these units.
+    kinked : bool, default False
+        True if f' jumps somewhere (gradient checking then reports points near 0).
+    onnx : tuple (op_type, attributes), optional
+        An ONNX operator that computes f, so that networks using it can be exported.
+    formula, derivative : str, optional
+        How explanations write f(z) and f'(z); default ``name(z)`` and ``name'(z)``.
 
     Returns
     -------
@@ -288,11 +333,17 @@ def register_activation(name: str, f: ArrayFn, fprime: DerivFn, *, overwrite: bo
     if not callable(f) or not callable(fprime):
         raise TypeError("register_activation needs callables f(z) and fprime(z, a)")
     key = _canonical(name)
+    if init not in ("glorot", "he"):
+        raise ValueError(f"init must be 'glorot' or 'he', got {init!r}")
+    if onnx is not None and not (isinstance(onnx, tuple) and len(onnx) == 2 and isinstance(onnx[0], str)
+                                 and isinstance(onnx[1], dict)):
+        raise ValueError(f"onnx must be a tuple (op_type, attributes dict) or None, got {onnx!r}")
     if key in BUILTIN_NAMES:
         raise ValueError(f"activation {key!r} is built in and cannot be replaced")
     if key in _REGISTRY and not overwrite:
         raise ValueError(f"activation {key!r} is already registered; pass overwrite=True to replace it")
-    act = Activation(key, f, fprime)
+    act = Activation(key, f, fprime, init=init, kinked=bool(kinked), onnx=onnx,
+                     formula=formula or f"{key}(z)", derivative=derivative or f"{key}'(z)")
     _REGISTRY[key] = act
     return act
 

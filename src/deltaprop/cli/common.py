@@ -1,0 +1,110 @@
+"""What every command shares: exit codes, usage errors, the parser class, checkers for number flags,
+the console, and reading a model file and the data to use it on."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+from ..core import Network
+from ..io import as_model, load, read_data
+from ..model import Model
+
+EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_CHECK_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+class UsageError(Exception):
+    """A flag or argument that does not make sense (exit code 2)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with usage errors in two lines instead of the whole usage text."""
+
+    def error(self, message):
+        sys.stderr.write(f"{self.prog}: error: {message}\n(see {self.prog} --help)\n")
+        sys.exit(EXIT_USAGE)
+
+
+# --- small parsers for flag values ---------------------------------------------------------
+
+
+def int_list(text: str, flag: str) -> list[int]:
+    """``128,64`` as ``[128, 64]``; ``""``, ``none`` and ``0`` as ``[]``."""
+    if text.strip().lower() in ("", "none", "0"):
+        return []
+    try:
+        values = [int(t) for t in text.split(",")]
+    except ValueError:
+        raise UsageError(f"{flag} takes comma-separated layer sizes such as 128,64; got {text!r}") from None
+    if any(v < 1 for v in values):
+        raise UsageError(f"{flag}: layer sizes must be >= 1, got {text!r}")
+    return values
+
+
+def checked(convert, accept, expected: str):
+    """An argparse type: ``convert(text)``, refused in one line unless ``accept(value)``."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
+
+
+fraction = checked(float, lambda v: 0 <= v < 1, "a fraction in [0, 1)")
+positive_int = checked(int, lambda v: v >= 1, "a positive integer")
+nonneg_float = checked(float, lambda v: math.isfinite(v) and v >= 0, "a number >= 0")
+positive_float = checked(float, lambda v: math.isfinite(v) and v > 0, "a number > 0")
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+def console(stderr: bool = False):
+    """A rich console that prints text as it is (no markup, no highlighting, no wrapping)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, markup=False)
+
+
+def fmt(v) -> str:
+    """A number for a table: 4 significant digits, ``-`` for None."""
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.4g}" if abs(v) < 1e5 else f"{v:.3e}"
+    return str(v)
+
+
+# --- model files and the data they are used on -------------------------------------------------------
+
+
+def load_model(path) -> Model:
+    """The :class:`Model` in a model file (a bare network is used as a regression model)."""
+    obj = load(path)
+    if isinstance(obj, Network):
+        return Model(obj, "regression")
+    model = as_model(obj)
+    if model is None:
+        if getattr(obj, "output_kind_", None) == "multilabel":
+            raise ValueError(f"{path}: a multilabel {type(obj).__name__}, which the command line cannot use "
+                             "(one label per row only); use it from Python with deltaprop.load")
+        raise ValueError(f"{path}: not a model the command line can use")
+    return model
+
+
+def model_inputs(model, args, need_target):
+    """The data set ``args.data``, its columns chosen by the model's input names, checked against the model."""
+    ds = read_data(args.data, args.target if need_target else None, drop_missing=args.drop_missing,
+                   columns=model.feature_names if not args.data.endswith(".npz") else None,
+                   labels=getattr(args, "labels", None))
+    if ds.X.shape[1] != model.n_features:
+        raise ValueError(f"{args.data}: {ds.X.shape[1]} feature columns, but the model was trained on "
+                         f"{model.n_features}")
+    return ds

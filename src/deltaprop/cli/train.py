@@ -1,0 +1,257 @@
+"""``deltaprop train``: read the data, choose the network, train with progress and checkpoints, write the model."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from ..core import Network, get_activation
+from ..io import check_writable, load_builtin, newest_checkpoint, read_data, save
+from ..io.logs import Checkpointer, JsonlLog
+from ..io.modelfile import remove_stale_temporaries
+from ..model import Model, Scaler, encode_labels, fingerprint, infer_task, split_test
+from ..plot import plot_history, require_matplotlib
+from ..train import finish_run, get_optimizer, get_schedule, train
+from .common import EXIT_INTERRUPTED, EXIT_OK, UsageError, console, int_list
+from .progress import ProgressBar, StopOnSignal, summary_table
+
+MIN_VALIDATION_ROWS = 50  # below this, early stopping on the validation cost is left off
+CLI_LEARNING_RATES = {"adam": 3e-3, "adamw": 3e-3}  # tuned on the built-in data sets (see the README)
+
+
+def cmd_train(args) -> int:
+    err = console(stderr=True)
+    say = (lambda *a: None) if args.quiet else err.print
+    hidden, acts, batch_size = _network_flags(args)
+    ds = _load_training_data(args)
+    _prepare_outputs(args)
+    task, Y, classes, cost = _target(ds, args, say)
+    train_idx, test_idx = split_test(len(Y), args.test_split, args.seed, Y if task == "classification" else None)
+    config = _config(args, ds, hidden, acts, cost, task, fingerprint(ds.X, ds.y))
+    model = _model(args, ds, Y[train_idx], train_idx, classes, config, say)
+    Xs = model.inputs(ds.X[train_idx])
+    Ytr = model.targets(Y[train_idx]) if task == "regression" else Y[train_idx]
+    log = JsonlLog(args.log_jsonl) if args.log_jsonl else None
+    checkpointer = Checkpointer(args.checkpoint_dir, model, config) if args.checkpoint_dir else None
+    history, seconds = _fit(args, model, Xs, Ytr, batch_size, [log, checkpointer], err, say)
+    # A Ctrl-C after the last step has nothing left to stop: the finished model is written as usual.
+    if history is not None and history.stopped == "interrupted":
+        if checkpointer:
+            path = checkpointer.save()
+            err.print(f"interrupted; the state is saved in {path}; continue with the same command and --resume")
+        else:
+            err.print("interrupted; nothing saved (with --checkpoint-dir DIR a run can be resumed)")
+        if log:
+            log.close()
+        return EXIT_INTERRUPTED
+
+    model.history = history
+    model.metrics = metrics = _metrics(model, history, seconds, ds, Y, test_idx)
+    if args.out:
+        save(model, args.out)
+    if args.plot and history is not None:
+        plot_history(history, args.plot, title=f"{ds.source}: {'-'.join(map(str, model.network.activations))}")
+    if log:
+        log.write({"event": "summary", **metrics})
+        log.close()
+    if not args.quiet:
+        console().print(summary_table(metrics, task, args, history))
+    return EXIT_OK
+
+
+# --- before any data is read: flags, names, outputs -------------------------------------------------------
+
+
+def _check_names(activations, optimizer, schedule):
+    """Unknown names are usage errors (exit 2), caught before any data is touched."""
+    try:
+        for a in activations:
+            if get_activation(a).output_only:
+                raise ValueError(f"activation {a!r} may only be used on outputs, not hidden layers")
+        get_optimizer(optimizer)
+        get_schedule(schedule)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _network_flags(args) -> tuple[list, list, int | None]:
+    """``(hidden sizes, hidden activations, batch size)`` from the flags; sets the CLI's default ``--lr``."""
+    hidden = int_list(args.hidden, "--hidden")
+    acts = [a.strip() for a in args.activation.split(",")]
+    _check_names(acts, args.optimizer, args.schedule)
+    optimizer = get_optimizer(args.optimizer)
+    if args.lr is None and optimizer.name in CLI_LEARNING_RATES:
+        args.lr = CLI_LEARNING_RATES[optimizer.name]
+    if args.batch_size < 0:
+        raise UsageError(f"--batch-size must be >= 0 (0 for the full batch), got {args.batch_size}")
+    batch_size = None if (args.batch_size == 0 or optimizer.full_batch) else args.batch_size
+    if len(acts) == 1:
+        acts = acts * len(hidden)
+    if len(acts) != len(hidden):
+        raise UsageError(f"--activation lists {len(acts)} activations for {len(hidden)} hidden layers")
+    if args.resume and not args.checkpoint_dir:
+        raise UsageError("--resume needs --checkpoint-dir DIR (where the checkpoints are)")
+    return hidden, acts, batch_size
+
+
+def _prepare_outputs(args) -> None:
+    """Every output is checked writable before training, not after it."""
+    if args.out:
+        check_writable(args.out, "--out")
+    if args.plot:
+        check_writable(args.plot, "--plot")
+        require_matplotlib()
+    if args.checkpoint_dir:
+        os.makedirs(args.checkpoint_dir, exist_ok=True)
+        remove_stale_temporaries(args.checkpoint_dir)  # half-written files of a killed run
+        check_writable(os.path.join(args.checkpoint_dir, "checkpoint.probe"), "--checkpoint-dir")
+
+
+def _load_training_data(args):
+    if args.dataset and args.data:
+        raise UsageError("give either a DATA file or --dataset NAME, not both")
+    if args.dataset:
+        ds = load_builtin(args.dataset)
+        if args.target and args.target != ds.target_name:
+            raise UsageError(f"--target: the built-in data set {args.dataset!r} has its own target")
+        return ds
+    if not args.data:
+        raise UsageError("give a DATA file (with --target COLUMN) or --dataset NAME; see deltaprop datasets")
+    name = os.path.basename(args.data).lower()
+    is_table = not (name.endswith(".npz") or "idx" in name or "ubyte" in name)
+    if is_table and not args.target:
+        raise UsageError(f"--target COLUMN is required for {args.data}: which column holds the target?")
+    ds = read_data(args.data, args.target, drop_missing=args.drop_missing, labels=getattr(args, "labels", None))
+    if ds.y is None:
+        raise UsageError(f"{args.data}: no target found (for .npz files an array 'y'; for IDX files a labels file)")
+    return ds
+
+
+def _target(ds, args, say):
+    """``(task, Y, classes, cost)``: the task (flag or guess), the targets as the network's Y, and the cost."""
+    task = args.task or infer_task(ds.y)
+    if task == "classification":
+        Y, classes = encode_labels(ds.y)
+        if len(classes) < 2:
+            raise ValueError(f"{ds.source}: the target has a single class {classes[0]!r}; classification needs two")
+        default_cost = "cross_entropy"
+    else:
+        y = np.asarray(ds.y)
+        if y.dtype.kind not in "biuf":
+            raise ValueError(f"{ds.source}: regression needs numbers in the target, got labels such as {y[0]!r}")
+        Y = y.astype(np.float64).reshape(len(y), -1)
+        classes = None
+        default_cost = "squared"
+    cost = (args.cost or default_cost).replace("-", "_")
+    if cost == "cross_entropy" and task == "regression":
+        raise UsageError("--cost cross-entropy needs a classification target; this one is regression")
+    if task == "classification":
+        shown = ", ".join(map(str, classes[:8])) + (" ..." if len(classes) > 8 else "")
+        say(f"target {ds.target_name!r}: {len(classes)} classes ({shown}) -> classification, "
+            f"softmax outputs + {cost.replace('_', '-')} cost")
+    else:
+        say(f"target {ds.target_name!r}: real values -> regression, identity outputs + squared cost"
+            + ("" if args.no_scale else " (on standardised targets)"))
+    return task, Y, classes, cost
+
+
+def _config(args, ds, hidden, activations, cost, task, fingerprint):
+    return {
+        "data": ds.source, "fingerprint": fingerprint, "task": task, "hidden": hidden, "activation": activations,
+        "cost": cost, "optimizer": args.optimizer, "lr": args.lr, "batch_size": args.batch_size,
+        "weight_decay": args.weight_decay, "validation_split": args.validation_split,
+        "early_stopping": args.early_stopping, "seed": args.seed, "dtype": args.dtype, "test_split": args.test_split,
+        "scale": not args.no_scale, "schedule": args.schedule,
+    }
+
+
+# --- the model: resumed from a checkpoint, or new ---------------------------------------------------------
+
+
+def _resumed_network(args, config, say):
+    """The network of the newest checkpoint in ``--checkpoint-dir``, or None to start fresh."""
+    path, model, old_config, skipped = newest_checkpoint(args.checkpoint_dir)
+    for s in skipped:
+        say(f"skipped a damaged checkpoint: {s}")
+    if path is None:
+        say(f"no checkpoint in {args.checkpoint_dir}: starting fresh")
+        return None
+    diff = [k for k in config if old_config.get(k) != config[k]]
+    if diff:
+        changes = "; ".join(f"{k}: {old_config.get(k)!r} then, {config[k]!r} now" for k in diff[:4])
+        raise ValueError(f"{path} was made by a different run ({changes}); use another --checkpoint-dir")
+    net = model.network
+    done = net.training_state.epoch if net.training_state else 0
+    say(f"resuming from {path} (epoch {done} of {args.epochs} done)")
+    return net
+
+
+def _model(args, ds, Ytr, train_idx, classes, config, say) -> Model:
+    task = config["task"]
+    scaler = None if args.no_scale else Scaler.fit(ds.X[train_idx])
+    settings = {k: v for k, v in config.items() if k not in ("fingerprint",)}
+    settings["epochs"] = args.epochs
+    net = _resumed_network(args, config, say) if args.resume else None
+    if net is None:
+        output = "softmax" if task == "classification" else "identity"
+        net = Network.layered([ds.X.shape[1], *config["hidden"], Ytr.shape[1]], hidden=config["activation"],
+                              output=output, cost=config["cost"], weight_decay=args.weight_decay, dtype=args.dtype,
+                              seed=args.seed)
+    target_scaler = Scaler.fit(Ytr) if task == "regression" and not args.no_scale else None
+    return Model(net, task, classes, ds.feature_names, [ds.target_name] if ds.target_name else None, scaler,
+                 settings, target_scaler=target_scaler)
+
+
+# --- training and its results --------------------------------------------------------------------------------
+
+
+def _fit(args, model, Xs, Ytr, batch_size, watchers, err, say):
+    """Train (or finish a run a checkpoint had ended); returns ``(history, seconds)``."""
+    net = model.network
+    state = net.training_state
+    done = state.epoch if state else 0
+    remaining = args.epochs - done
+    validation_split = args.validation_split if args.validation_split > 0 and len(Xs) >= 10 else None
+    early = args.early_stopping if validation_split else None
+    n_val = int(round(len(Xs) * validation_split)) if validation_split else 0
+    if early and n_val < MIN_VALIDATION_ROWS:
+        say(f"early stopping off: a validation split of {n_val} rows is too noisy to stop on "
+            f"(it needs {MIN_VALIDATION_ROWS}); training all {args.epochs} epochs")
+        early = None
+
+    metric_name = "accuracy" if model.settings["cost"] == "cross_entropy" or model.task == "classification" else "r2"
+    callbacks = [] if args.quiet else [ProgressBar(err, metric_name)]
+    callbacks += [w for w in watchers if w is not None]
+    stopper = StopOnSignal()
+    callbacks.append(stopper)
+
+    t0 = time.perf_counter()
+    if state is not None and state.pending is not None and remaining <= 0:
+        raise UsageError(f"--epochs {args.epochs}: the checkpoint has {done} epochs done and epoch {done + 1} "
+                         f"half done; ask for at least {done + 1}")
+    if state is not None and state.pending is None and (remaining <= 0 or state.history.stopped == "early_stopping"):
+        history = finish_run(net, early_stopping=early)  # the checkpoint of a run that had ended: end it as it did
+    else:
+        with stopper:
+            history = train(
+                net, Xs, Ytr, optimizer=args.optimizer, learning_rate=args.lr,
+                batch_size=batch_size, epochs=remaining, seed=args.seed,
+                validation_split=validation_split, early_stopping=early, callbacks=callbacks,
+                schedule=args.schedule, metric=metric_name,
+            )
+    return history, time.perf_counter() - t0
+
+
+def _metrics(model, history, seconds, ds, Y, test_idx) -> dict:
+    """What the run did and how the model scores on the held-out rows."""
+    metrics = {"epochs": len(history) if history else 0, "seconds_this_run": round(seconds, 3)}
+    if history is not None and len(history):
+        last = history.records[-1]
+        metrics.update(train_cost=last["cost"], val_cost=last["val_cost"], best_epoch=history.best_epoch)
+    if len(test_idx):
+        test = model.evaluate(ds.X[test_idx], ds.y[test_idx] if model.task == "classification" else Y[test_idx])
+        metrics.update({f"test_{k}": v for k, v in test.items()})
+        metrics["test_rows"] = int(len(test_idx))
+    return metrics

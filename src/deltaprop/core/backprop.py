@@ -1,0 +1,150 @@
+"""Forward pass and backpropagation over a DAG of dense blocks: the heart of deltaprop.
+
+Notation (UFLDL's, rows are samples): block j has net input ``z[j]`` and activation
+``a[j] = f_j(z[j])``, both of shape (m, units_j); ``a[0]`` is the input X. An edge
+k -> j carries ``W`` of shape (units_j, units_k), so ``W[i, p]`` is the weight from
+unit p of block k into unit i of block j.
+
+Backprop is written once, in AIMA's form, where a unit's error sums over every
+unit it feeds:
+
+    delta_j = f_j'(z_j) * sum over successors s of (delta_s @ W_{j->s})
+
+With one successor that is UFLDL's delta(l) = (W(l)^T delta(l+1)) .* f'(z(l)),
+transposed because rows are samples.
+
+These functions take the network's :class:`~deltaprop.core.layout.Layout`, its ``W``
+and ``b`` (views into the flat parameter vector) and a :class:`Workspace`, and nothing
+else: the :class:`~deltaprop.Network` composes them. Every array is written into the
+workspace, allocated once per batch size, so a training step allocates nothing in
+proportion to the network.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .costs import Cost
+from .layout import Layout
+
+__all__ = ["Workspace", "forward", "loss_and_output_delta", "backward", "regularization",
+           "add_regularization_gradient"]
+
+CHUNK_BYTES = 24 * 2**20  # workspace memory per chunk of rows when m is large
+
+
+class Workspace:
+    """Buffers for one batch size m: z, a, delta per block, and two scratch arrays."""
+
+    def __init__(self, layout: Layout, m: int, dtype):
+        self.m = m
+        shape = [(m, b.units) for b in layout.blocks]
+        empty = lambda: [None] + [np.empty(s, dtype=dtype) for s in shape[1:]]  # noqa: E731
+        self.z, self.a, self.delta, self.g, self.scratch = empty(), empty(), empty(), empty(), empty()
+        self.ones = np.ones(m, dtype=dtype)  # sum over examples as a matrix-vector product
+
+    def view(self, m: int) -> "Workspace":
+        """The first m rows of every buffer (contiguous), for a smaller batch: no new memory."""
+        ws = object.__new__(Workspace)
+        ws.m = m
+        for name in ("z", "a", "delta", "g", "scratch"):
+            setattr(ws, name, [None if b is None else b[:m] for b in getattr(self, name)])
+        ws.ones = self.ones[:m]
+        return ws
+
+    @staticmethod
+    def rows_per_chunk(layout: Layout, dtype) -> int:
+        """How many rows keep one workspace within CHUNK_BYTES."""
+        per_row = np.dtype(dtype).itemsize * layout.workspace_floats_per_row()
+        return max(256, CHUNK_BYTES // max(per_row, 1))
+
+
+def forward(layout: Layout, W: list, b: list, X: np.ndarray, ws: Workspace) -> tuple[list, list]:
+    """Net inputs z and activations a of every block, for a batch X of shape (m, n_inputs).
+
+    Returns lists indexed by block: ``z[0]`` is None and ``a[0]`` is X.
+    """
+    a = ws.a
+    a[0] = X
+    for j in range(1, len(layout.blocks)):
+        zj = ws.z[j]
+        for n, (e, k) in enumerate(layout.predecessors[j]):
+            if n == 0:
+                np.matmul(a[k], W[e].T, out=zj)  # z_i = sum_p W_ip a_p  (one incoming edge's share)
+            else:
+                zj += np.matmul(a[k], W[e].T, out=ws.g[j])
+        zj += b[j - 1]  # + b_i
+        layout.activations[j].forward_into(zj, a[j])  # a = f(z)
+    return ws.z, a
+
+
+def loss_and_output_delta(layout: Layout, cost: Cost, ws: Workspace, Y: np.ndarray) -> np.ndarray:
+    """Each example's loss, shape (m,), summed over the output blocks; writes each output
+    block's delta(nl) (per example, not yet averaged) into ``ws.delta``."""
+    L = None
+    for j, cols in layout.outputs:
+        Lj = cost.loss_and_delta_into(ws.z[j], ws.a[j], Y[:, cols], layout.activations[j], ws.delta[j],
+                                      ws.scratch[j])
+        L = Lj if L is None else L + Lj
+    return L
+
+
+def regularization(W: list, weight_decay: float, l1: float) -> float:
+    """lambda/2 sum W^2 + l1 sum |W| over every weight; biases are never decayed."""
+    r = 0.0
+    if weight_decay:
+        r += 0.5 * weight_decay * sum(float(np.vdot(Wl, Wl)) for Wl in W)
+    if l1:
+        r += l1 * sum(float(np.abs(Wl).sum()) for Wl in W)
+    return r
+
+
+def add_regularization_gradient(grad: np.ndarray, params: np.ndarray, decay: np.ndarray | None, l1: float,
+                                weight_mask: np.ndarray, grad_scale: float = 1.0) -> None:
+    """grad += lambda W (+ l1 sign(W)), times ``grad_scale``; ``decay`` is lambda at every
+    weight and 0 at every bias (None when lambda is 0)."""
+    if decay is not None:
+        lam = decay if grad_scale == 1.0 else grad_scale * decay
+        grad += lam * params  # + lambda W (zero for the biases)
+    if l1:
+        grad += (grad_scale * l1) * np.sign(params) * weight_mask
+
+
+def backward(layout: Layout, W: list, ws: Workspace, scale, dW: list, db: list) -> list:
+    """Backpropagate from the output deltas in ``ws.delta``; write dJ/dW and dJ/db (without
+    the regularization terms) into ``dW`` and ``db`` (views into one flat gradient).
+
+    ``scale`` is the factor of each example in the mean: 1/m (a float) or normalised
+    sample weights, shape (m,). The deltas stay per example, as in UFLDL's tutorial; the
+    gradient uses them scaled. Returns the list of deltas.
+    """
+    z, a, delta = ws.z, ws.a, ws.delta
+    out_blocks = layout.output_blocks
+    for j in range(len(layout.blocks) - 1, 0, -1):
+        act = layout.activations[j]
+        succ = layout.successors[j]
+        if succ:
+            g = ws.g[j]
+            for n, (e, s) in enumerate(succ):
+                if n == 0:
+                    np.matmul(delta[s], W[e], out=g)  # sum_s delta_s W_{j->s}: AIMA's sum over units fed
+                else:
+                    g += np.matmul(delta[s], W[e], out=ws.scratch[j])
+            if j in out_blocks:  # an output block that also feeds others: its cost's delta plus the sum
+                delta[j] += act.backward(z[j], a[j], g)
+            else:
+                act.backward_into(z[j], a[j], g, delta[j], ws.scratch[j])  # delta(l) = (W(l)^T delta(l+1)) .* f'(z(l))
+
+        # dJ/dW_{k->j} = (1/m) sum_x delta_j a_k^T,  dJ/db_j = (1/m) sum_x delta_j
+        d = ws.g[j]
+        np.multiply(delta[j], scale if np.isscalar(scale) else scale[:, None], out=d)
+        for e, k in layout.predecessors[j]:
+            np.matmul(d.T, a[k], out=dW[e])
+            mask = layout.edges[e].mask
+            if mask is not None:
+                dW[e] *= mask  # absent edges: gradient exactly zero
+        np.matmul(ws.ones, d, out=db[j - 1])  # sum over the examples
+        bias = layout.blocks[j].bias
+        if bias is not None:
+            db[j - 1] *= bias
+    return delta

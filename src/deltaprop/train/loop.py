@@ -1,0 +1,536 @@
+"""The training loop: epochs of minibatch steps on the flat parameter vector.
+
+``train`` never prints. What happened is returned as a :class:`History`, and
+anything that wants to watch (the CLI's progress bar, a logger) does so through
+:class:`Callback` hooks. The training state (:mod:`deltaprop.train.state`) lives on the
+network, so a second call continues where the first stopped.
+
+Full-batch methods (UFLDL's batch gradient descent, Rprop, L-BFGS) and the validation cost
+ask an :class:`~deltaprop.train.objective.Objective` for J and its gradient; minibatch steps
+call the network's own fast path.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..core import Network, compiled
+from ..core.checks import as_rng, check_memory
+from . import metrics
+from .callbacks import Callback, History, Run
+from .lbfgs import LBFGS
+from .objective import InProcess, Objective
+from .optimizers import Optimizer, get_optimizer
+from .schedules import Schedule, get_schedule
+from .state import Best, Pending, TrainingState, capture_state, restore_state
+
+__all__ = [
+    "Callback",
+    "DivergenceError",
+    "History",
+    "Run",
+    "TrainingState",
+    "capture_state",
+    "finish_run",
+    "restore_state",
+    "train",
+]
+
+
+class DivergenceError(FloatingPointError):
+    """Training stopped because the cost became non-finite.
+
+    The network is left with the finite parameters it had at the start of the epoch
+    in which this happened. Attributes ``epoch`` and ``step`` (1-based) say where.
+    """
+
+    def __init__(self, message: str, *, epoch: int, step: int):
+        super().__init__(message)
+        self.epoch = epoch
+        self.step = step
+
+
+def _resolve_metric(metric, net: Network):
+    if metric is None:
+        return None, None
+    if callable(metric):
+        return getattr(metric, "__name__", "metric"), lambda h, y: float(metric(h, y))
+    if metric == "auto":
+        metric = net.cost.default_metric
+    if metric in ("accuracy", "r2"):
+        return metric, metrics.for_network(metric, net)
+    raise ValueError(f"metric must be 'auto', 'accuracy', 'r2', None or a callable(h, y), got {metric!r}")
+
+
+# --- checks of the loop's own arguments ----------------------------------------------------
+
+
+def _int_at_least(value, name, lo):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < lo:
+        raise ValueError(f"{name} must be an int >= {lo}, got {value!r}")
+    return int(value)
+
+
+def _split(seed, X, Y, w, fraction):
+    if not (isinstance(fraction, numbers.Real) and 0 < fraction < 1):
+        raise ValueError(f"validation_split must be a fraction in (0, 1), got {fraction!r}")
+    m = X.shape[0]
+    n_val = int(round(m * fraction))
+    if n_val < 1 or n_val >= m:
+        raise ValueError(
+            f"validation_split={fraction} of {m} examples leaves {n_val} for validation and {m - n_val} "
+            "for training; both need at least one"
+        )
+    perm = np.random.default_rng(seed).permutation(m)
+    v, t = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+    sub = (lambda a, i: None if a is None else a[i])
+    return (X[t], Y[t], sub(w, t)), (X[v], Y[v], sub(w, v))
+
+
+@dataclass
+class Plan:
+    """What one call of :func:`train` does, as the loop's helpers read it."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    w: np.ndarray | None
+    objective: Objective  # J and gradient over the whole training data
+    validation: tuple | None  # (X, Y, w) checked
+    val_objective: Objective | None
+    batch_size: int
+    shuffle: bool
+    epochs: int
+    early: int | None
+    max_time: float | None
+    metric_fn: Callable | None
+    callbacks: list
+    run: Run
+
+
+# --- the loop -------------------------------------------------------------------------------
+
+
+def train(
+    net: Network,
+    X,
+    Y,
+    *,
+    optimizer: str | Optimizer | LBFGS = "adam",
+    learning_rate: float | None = None,
+    batch_size: int | None | str = "auto",
+    epochs: int = 10,
+    shuffle: bool = True,
+    seed=None,
+    validation: tuple | None = None,
+    validation_split: float | None = None,
+    early_stopping: int | None = None,
+    sample_weight=None,
+    callbacks: Sequence[Callback] = (),
+    max_time: float | None = None,
+    schedule: str | Schedule | None = None,
+    metric: str | Callable | None = "auto",
+    warm_start: bool = True,
+) -> History:
+    """Train ``net`` in place by backpropagation and return its :class:`History`.
+
+    Parameters
+    ----------
+    net : Network
+    X : array-like of shape (m, n_inputs)
+    Y : array-like of shape (m, n_outputs)
+    optimizer : str, Optimizer or LBFGS, default "adam"
+        ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``, ``"adamw"``, ``"rprop"``,
+        ``"lbfgs"``, or an :class:`~deltaprop.optimizers.Optimizer` with its own options.
+        A fresh run trains with its own copy of an optimizer object, initialised afresh,
+        so the same object passed to several runs gives each the same start.
+    learning_rate : float, optional
+        eta; default the optimizer's (sgd 0.1, adam 1e-3, rprop 0.01 initial step).
+    batch_size : int or None, default "auto"
+        Examples per step. None is the full batch (UFLDL's batch gradient descent);
+        1 with ``shuffle=False`` is AIMA's online rule. "auto" is 32, or the full
+        batch for the full-batch methods ``rprop`` and ``lbfgs`` (which accept only None).
+    epochs : int, default 10
+        Passes over the data (iterations, for L-BFGS).
+    shuffle : bool, default True
+        Visit the examples in a fresh random order each epoch.
+    seed : int or Generator, optional
+        Seeds shuffling and ``validation_split``. A warm start carries the RNG on and
+        ignores ``seed`` (so two calls of 5 epochs equal one of 10).
+    validation : tuple (X_val, Y_val) or (X_val, Y_val, w_val), optional
+    validation_split : float, optional
+        Hold out this fraction of (X, Y), drawn at random, as the validation data.
+    early_stopping : int, optional
+        Stop after this many epochs without a lower validation cost, and restore the
+        parameters of the best epoch. Needs validation data.
+    sample_weight : array-like of shape (m,), optional
+    callbacks : sequence of Callback
+    max_time : float, optional
+        Stop after this many seconds (checked after every step).
+    schedule : str or Schedule, optional
+        ``"constant"`` (default), ``"step"``, ``"exponential"``, ``"invscaling"``,
+        ``"plateau"`` (watches the validation cost, else the training cost).
+    metric : "auto", "accuracy", "r2", None or callable(h, y), default "auto"
+        "auto" is accuracy for cross-entropy networks and R^2 for squared cost.
+    warm_start : bool, default True
+        Continue from ``net.training_state`` (optimizer state, RNG, epoch count,
+        history) if a previous call left one; False starts afresh (the optimizer's
+        state is reset).
+
+    Returns
+    -------
+    History
+
+    Raises
+    ------
+    ValueError
+        For bad data or settings (the message names the parameter).
+    DivergenceError
+        If the cost becomes non-finite; the parameters are restored to the last
+        finite ones (the start of that epoch).
+
+    Examples
+    --------
+    >>> import numpy as np, deltaprop as dp
+    >>> X = np.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]]); Y = np.array([0., 1., 1., 0.])
+    >>> net = dp.Network.layered([2, 3, 1], seed=0)
+    >>> history = dp.train(net, X, Y, optimizer="sgd", learning_rate=2.0, batch_size=None, epochs=3000)
+    >>> history["cost"][-1] < 1e-3
+    True
+    """
+    if not isinstance(net, Network):
+        raise ValueError(f"net must be a deltaprop Network, got {type(net).__name__}")
+    X, Y, w = net.check_data(X, Y, sample_weight)
+    epochs = _int_at_least(epochs, "epochs", 1)
+    if early_stopping is not None:
+        early_stopping = _int_at_least(early_stopping, "early_stopping", 1)
+    if max_time is not None and not (isinstance(max_time, numbers.Real) and max_time > 0):
+        raise ValueError(f"max_time must be a number of seconds > 0, got {max_time!r}")
+    if validation is not None and validation_split is not None:
+        raise ValueError("pass either validation=(X_val, Y_val) or validation_split, not both")
+    callbacks = list(callbacks)
+    for c in callbacks:
+        if not isinstance(c, Callback):
+            raise ValueError(f"callbacks must be deltaprop Callback instances, got {type(c).__name__}")
+    metric_name, metric_fn = _resolve_metric(metric, net)
+
+    state = _state_for(net, optimizer, learning_rate, schedule, seed, warm_start)
+    opt = state.optimizer
+    if batch_size == "auto":
+        batch_size = None if opt.full_batch else 32
+    if batch_size is not None:
+        batch_size = _int_at_least(batch_size, "batch_size", 1)
+        if opt.full_batch:
+            raise ValueError(f"optimizer {opt.name!r} is a full-batch method; use batch_size=None")
+
+    if validation_split is not None:
+        (X, Y, w), val = _split(state.split_seed, X, Y, w, validation_split)
+    elif validation is not None:
+        if not isinstance(validation, (tuple, list)) or len(validation) not in (2, 3):
+            raise ValueError("validation must be a tuple (X_val, Y_val) or (X_val, Y_val, sample_weight_val)")
+        try:
+            val = net.check_data(*validation) if len(validation) == 3 else net.check_data(*validation, None)
+        except ValueError as exc:
+            raise ValueError(f"validation: {exc}") from None
+    else:
+        val = None
+    if early_stopping is not None and val is None:
+        raise ValueError("early_stopping watches the validation cost: pass validation= or validation_split=")
+
+    history = state.history
+    history.metric_name = metric_name
+    if history.stopped == "early_stopping":
+        state.best.wait = 0  # a new call after an early stop gets a fresh patience
+    history.stopped = None
+    m = X.shape[0]
+    bs = m if batch_size is None else min(batch_size, m)
+    if state.pending is not None and (state.pending.batch_size != bs or state.pending.m != m):
+        raise ValueError(
+            f"the interrupted epoch ran with batch_size={state.pending.batch_size} on {state.pending.m} "
+            f"examples; resume it with the same data and batch size (got {bs} on {m})"
+        )
+    _check_training_memory(net, opt, bs, early_stopping is not None)
+    run = Run(net, history, epochs, math.ceil(m / bs))
+    plan = Plan(X, Y, w, InProcess(net, X, Y, w), val, None if val is None else InProcess(net, *val), bs, shuffle,
+                epochs, early_stopping, max_time, metric_fn, callbacks, run)
+    for c in callbacks:
+        c.on_train_begin(run)
+
+    # Overflow on the way to divergence is expected: the loop checks J after every step
+    # and the parameters after every epoch, and raises DivergenceError instead of warning.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if isinstance(opt, LBFGS):
+            _lbfgs(net, state, plan)
+        else:
+            _epochs(net, state, plan)
+    for c in callbacks:
+        c.on_train_end(run)
+    return history
+
+
+def _check_training_memory(net, opt, batch: int, early: bool) -> None:
+    """Refuse, before any allocation, a run that cannot fit: the gradient, the epoch's snapshot,
+    early stopping's best parameters, the optimizer's state, and one batch's workspace."""
+    arrays = 2 + int(early) + (opt.n_state_arrays if isinstance(opt, Optimizer) else 2 * opt.memory + 2)
+    workspace = min(batch, 4096) * net.layout.workspace_floats_per_row()  # large batches go in chunks
+    check_memory((arrays * net.n_params + workspace) * net.dtype.itemsize,
+                 f"training {net.n_params:,} parameters with {opt.name}")
+
+
+def _same_method(given, state: TrainingState) -> bool:
+    """Whether ``given`` asks for the method the state already runs (so its state continues)."""
+    if given is state.given:
+        return True
+    if isinstance(given, str):
+        return get_optimizer(given).name == state.optimizer.name and isinstance(state.given, str)
+    return False
+
+
+def _state_for(net, optimizer, learning_rate, schedule, seed, warm_start) -> TrainingState:
+    old = getattr(net, "training_state", None) if warm_start else None
+    if old is None:
+        rng = as_rng(seed)
+        split_seed = int(rng.integers(2**63 - 1))
+        opt = copy.deepcopy(get_optimizer(optimizer))  # the run's own copy: the caller's object never carries state
+        if learning_rate is not None:
+            get_optimizer(opt, learning_rate)
+        state = TrainingState(opt, get_schedule(schedule), rng, split_seed=split_seed, given=optimizer)
+        _init_optimizer(net, opt)
+    else:
+        state = old
+        if _same_method(optimizer, old):
+            if learning_rate is not None:
+                get_optimizer(old.optimizer, learning_rate)
+            if isinstance(old.optimizer, Optimizer) and not old.optimizer.initialized:
+                _init_optimizer(net, old.optimizer)
+        else:
+            opt = copy.deepcopy(get_optimizer(optimizer))
+            if learning_rate is not None:
+                get_optimizer(opt, learning_rate)
+            state.optimizer, state.given = opt, optimizer
+            _init_optimizer(net, opt)
+        if schedule is not None:
+            state.schedule = get_schedule(schedule)
+    net.training_state = state
+    return state
+
+
+def _init_optimizer(net, opt):
+    if isinstance(opt, Optimizer):
+        opt.init(net.n_params, net.dtype, decay_mask=net.weight_mask)
+
+
+def _evaluate(plan: Plan, net: Network):
+    """(J, metric) on the validation data, J including weight decay."""
+    X, Y, _ = plan.validation
+    J = plan.val_objective.loss(net.params)
+    metric = plan.metric_fn(net.predict(X), Y) if plan.metric_fn is not None else None
+    return J, metric
+
+
+def _diverged(net, epoch, step, J, lr, snapshot):
+    net.params[...] = snapshot
+    return DivergenceError(
+        f"training diverged at epoch {epoch}, step {step}: the cost became {J}. The parameters were "
+        f"restored to their finite values from the start of epoch {epoch}; try a smaller learning rate "
+        f"(this epoch used {lr:g}).",
+        epoch=epoch,
+        step=step,
+    )
+
+
+def _end_of_epoch(net, state: TrainingState, plan: Plan, cost: float, lr: float, t0: float) -> bool:
+    """Record the epoch, step the schedule, handle early stopping. Returns True to stop."""
+    history, run = state.history, plan.run
+    val_cost, metric = (None, None)
+    if plan.validation is not None:
+        val_cost, metric = _evaluate(plan, net)
+    elif plan.metric_fn is not None:
+        metric = plan.metric_fn(net.predict(plan.X), plan.Y)
+    record = {
+        "epoch": state.epoch,
+        "cost": cost,
+        "val_cost": val_cost,
+        "metric": metric,
+        "learning_rate": lr,
+        "seconds": time.perf_counter() - t0,
+    }
+    history.records.append(record)
+    state.schedule.observe(val_cost if val_cost is not None else cost)
+    stop = False
+    best = state.best
+    if plan.early is not None:
+        if val_cost < best.cost:
+            best.cost, best.epoch, best.params, best.wait = val_cost, state.epoch, net.params.copy(), 0
+        else:
+            best.wait += 1
+            if best.wait >= plan.early:
+                history.stopped = "early_stopping"
+                stop = True
+    for c in plan.callbacks:
+        c.on_epoch_end(run, state.epoch, record)
+    if run.stop_training and not stop:
+        history.stopped = "interrupted" if run.interrupted else "callback"
+        stop = True
+    return stop
+
+
+def finish_run(net: Network, *, early_stopping: int | None) -> History:
+    """End a restored run that has no epochs left, exactly as :func:`train` would have ended it.
+
+    A checkpoint is written after an epoch's end but before the run's end, so it holds the
+    last epoch's parameters. This puts back early stopping's best parameters (when
+    ``early_stopping`` is on) and records why the run stopped, so that resuming a finished
+    run gives the model the uninterrupted run gave.
+
+    Returns
+    -------
+    History
+        ``net.training_state.history``, with ``stopped`` and ``best_epoch`` filled in.
+    """
+    state = net.training_state
+    if state is None or state.pending is not None:
+        raise ValueError("finish_run needs a training state whose last epoch is complete")
+    if state.history.stopped in (None, "interrupted"):
+        state.history.stopped = "epochs"
+    _restore_best(net, state.history, state.best, early_stopping)
+    return state.history
+
+
+def _restore_best(net, history: History, best: Best, early):
+    if early is not None and history.stopped != "interrupted" and best.params is not None:
+        net.params[...] = best.params
+        history.best_epoch = best.epoch
+
+
+def _epochs(net, state: TrainingState, plan: Plan):
+    opt, rng, history, run = state.optimizer, state.rng, state.history, plan.run
+    X, Y, w, bs = plan.X, plan.Y, plan.w, plan.batch_size
+    params = net.params
+    m = X.shape[0]
+    grad = np.empty(net.n_params, dtype=net.dtype)
+    snapshot = np.empty_like(params)
+    full = bs >= m  # the whole batch each step: the objective's question
+    gather = plan.shuffle and not full
+    if gather:  # preallocated minibatch buffers: no allocation per step
+        Xb_buf = np.empty((bs, X.shape[1]), dtype=net.dtype)
+        Yb_buf = np.empty((bs, Y.shape[1]), dtype=net.dtype)
+        wb_buf = np.empty(bs, dtype=net.dtype) if w is not None else None
+    batch_hooks = [c for c in plan.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
+    fold = opt.folds_learning_rate  # plain SGD: the engine scales the gradient by eta with its 1/m
+    compiled_epoch = compiled.eligible(net, plain_sgd=fold and opt.name == "sgd", batch_size=bs, weights=w,
+                                       batch_hooks=batch_hooks, max_time=plan.max_time)  # AIMA's rule, compiled
+    t_start = time.perf_counter()
+    for _ in range(plan.epochs):
+        t0 = time.perf_counter()
+        epoch = state.epoch + 1
+        pending, state.pending = state.pending, None
+        if pending is None:  # a fresh epoch
+            lr = state.schedule.rate(state.epoch, opt.learning_rate)
+            order = rng.permutation(m) if gather else None
+            first, total = 0, 0.0
+        else:  # finish the epoch an interrupted call left half done, exactly as it would have gone
+            lr, order, first, total = pending.lr, pending.order, pending.step, pending.total
+        for c in plan.callbacks:
+            c.on_epoch_begin(run, epoch)
+        snapshot[...] = params
+        out_of_time = False
+        end = first * bs
+        if compiled_epoch and first == 0:
+            total, bad = compiled.run_epoch(net, X, Y, order if order is not None else np.arange(m), lr)
+            opt.count_steps(m if bad < 0 else bad)
+            if bad >= 0:
+                raise _diverged(net, epoch, bad + 1, "non-finite", lr, snapshot)
+            steps = ()
+            end = step = m
+        else:
+            steps = enumerate(range(first * bs, m, bs), start=first + 1)
+        for step, start in steps:
+            end = min(start + bs, m)
+            if full:
+                J, _ = plan.objective.loss_and_grad(params, grad, scale=lr if fold else 1.0)
+            else:
+                if gather:
+                    idx = order[start:end]
+                    k = end - start
+                    Xb = np.take(X, idx, axis=0, out=Xb_buf[:k])
+                    Yb = np.take(Y, idx, axis=0, out=Yb_buf[:k])
+                    wb = None if w is None else np.take(w, idx, out=wb_buf[:k])
+                else:
+                    Xb, Yb = X[start:end], Y[start:end]
+                    wb = None if w is None else w[start:end]
+                if wb is not None and not wb.any():  # a minibatch whose examples all weigh zero carries no gradient
+                    J = None
+                else:  # with fold, grad holds eta dJ/dparams
+                    J, _ = net.loss_and_grad(Xb, Yb, sample_weight=wb, out=grad, scale=lr if fold else 1.0)
+            if J is not None:
+                if not math.isfinite(J):
+                    raise _diverged(net, epoch, step, J, lr, snapshot)
+                if fold:
+                    opt.step_scaled(params, grad)
+                else:
+                    opt.step(params, grad, lr)
+                total += J * (end - start)
+                for c in batch_hooks:
+                    c.on_batch_end(run, epoch, step, J)
+            if run.stop_training and end < m:  # stopped between steps: remember where
+                state.pending = Pending(lr, order, step, total, bs, m)
+                history.stopped = "interrupted"
+                break
+            if plan.max_time is not None and time.perf_counter() - t_start > plan.max_time:
+                out_of_time = True
+                break
+        if state.pending is not None:
+            break
+        if not np.isfinite(params).all():
+            raise _diverged(net, epoch, step, "non-finite (the parameters overflowed)", lr, snapshot)
+        state.epoch = epoch
+        cost = total / (end if out_of_time else m)
+        if _end_of_epoch(net, state, plan, cost, lr, t0):
+            break
+        if out_of_time:
+            history.stopped = "max_time"
+            break
+    else:
+        history.stopped = "epochs"
+    _restore_best(net, history, state.best, plan.early)
+
+
+def _lbfgs(net, state: TrainingState, plan: Plan):
+    solver, history, run = state.optimizer, state.history, plan.run
+    grad = np.empty(net.n_params, dtype=net.dtype)
+    t_start = time.perf_counter()
+    clock = {"t0": t_start}
+
+    def fun(x):
+        J, g = plan.objective.loss_and_grad(x, grad)
+        if not math.isfinite(J):
+            return np.inf, np.zeros_like(x)  # the line search backs off
+        return J, g.astype(np.float64)
+
+    def callback(x, J):
+        net.set_params(x)
+        state.epoch += 1
+        for c in plan.callbacks:
+            c.on_epoch_begin(run, state.epoch)
+        stop = _end_of_epoch(net, state, plan, J, solver.learning_rate, clock["t0"])
+        clock["t0"] = time.perf_counter()
+        if not stop and plan.max_time is not None and clock["t0"] - t_start > plan.max_time:
+            history.stopped = "max_time"
+            stop = True
+        return stop
+
+    x, iterations, stopped = solver.solve(fun, net.params.astype(np.float64), max_iter=plan.epochs,
+                                          callback=callback)
+    if not np.isfinite(x).all():
+        raise DivergenceError("L-BFGS produced non-finite parameters", epoch=state.epoch, step=0)
+    if history.stopped is None:
+        net.set_params(x)
+        history.stopped = "epochs" if iterations >= plan.epochs else "converged"
+    _restore_best(net, history, state.best, plan.early)

@@ -1,0 +1,67 @@
+"""The full-batch objective: J and its gradient over a whole data set, as one object.
+
+Full-batch training (UFLDL's batch gradient descent, Rprop, L-BFGS) and the validation cost
+only ever ask one question: given parameters, what are J and dJ/dparams over all the data?
+:class:`Objective` is that question; :class:`InProcess` answers it with the network's own
+chunked evaluation. Another implementation (data on a cluster, summed per partition) plugs
+into :func:`deltaprop.train` without touching the loop.
+"""
+
+from __future__ import annotations
+
+import abc
+
+import numpy as np
+
+from ..core import Network
+
+__all__ = ["Objective", "InProcess"]
+
+
+class Objective(abc.ABC):
+    """J(params) and its gradient over a fixed data set.
+
+    Attributes
+    ----------
+    n_rows : int
+        Examples in the data set.
+    """
+
+    n_rows: int
+
+    @abc.abstractmethod
+    def loss_and_grad(self, params: np.ndarray, out: np.ndarray | None = None, *, scale: float = 1.0):
+        """``(J, scale * dJ/dparams)`` at ``params``; the gradient is written into ``out`` when given."""
+
+    @abc.abstractmethod
+    def loss(self, params: np.ndarray) -> float:
+        """J at ``params``."""
+
+
+class InProcess(Objective):
+    """The objective evaluated by ``net`` itself on in-memory arrays.
+
+    Parameters
+    ----------
+    net : Network
+        Its ``params`` are set to the requested parameters when they differ (L-BFGS's trial points).
+    X, Y, sample_weight
+        Arrays already passed through ``net.check_data``.
+    """
+
+    def __init__(self, net: Network, X: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None = None):
+        self.net = net
+        self.X, self.Y, self.sample_weight = X, Y, sample_weight
+        self.n_rows = X.shape[0]
+
+    def _at(self, params):
+        if params is not self.net.params:
+            self.net.set_params(params)
+
+    def loss_and_grad(self, params, out=None, *, scale=1.0):
+        self._at(params)
+        return self.net.loss_and_grad(self.X, self.Y, sample_weight=self.sample_weight, out=out, scale=scale)
+
+    def loss(self, params):
+        self._at(params)
+        return self.net.loss(self.X, self.Y, sample_weight=self.sample_weight)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import stat
 import struct
 import time
@@ -336,20 +337,27 @@ def test_a_model_that_would_not_load_is_never_written(tmp_path):
     assert not path.exists()
 
 
-def test_onnx_keeps_the_precision_of_large_features(tmp_path):
+@pytest.mark.parametrize("spread", [3600.0, 3e7], ids=["an hour", "a year"])
+def test_onnx_keeps_the_precision_of_large_features(spread, tmp_path):
+    """Unix times (~1.7e9) are 128 apart in float32; standardising them in float32 inside the graph
+    moved outputs by 0.02 over an hour of timestamps (0.58 in the issue's data)."""
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
+    from deltaprop.export import input_precision
     from deltaprop.model import Scaler
 
     rng = np.random.default_rng(0)
-    X = 1.7e9 + rng.uniform(0, 3e7, size=(200, 2))  # Unix times over a year, and another
+    X = np.column_stack([1.7e9 + rng.uniform(0, spread, 200), rng.normal(size=200)])
     net = dp.Network.layered([2, 8, 3], hidden="tanh", output="softmax", cost="cross_entropy", seed=0)
     model = Model(net, "classification", ["a", "b", "c"], scaler=Scaler.fit(X))
     dp.export_onnx(model, tmp_path / "m.onnx")
     sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
-    got = sess.run(None, {"input": X.astype(np.float32)})[0]
+    want = input_precision(model.scaler.mean, model.scaler.scale)
+    assert sess.get_inputs()[0].type == ("tensor(double)" if want == "float64" else "tensor(float)")
+    got = sess.run(None, {"input": X.astype(np.float64 if want == "float64" else np.float32)})[0]
     worst = float(np.abs(got - model.predict_proba(X)).max())
-    assert worst < 1e-4, worst  # standardising in float32 inside the graph was off by up to 0.58
+    assert worst < 1e-4, worst
+    assert input_precision(np.array([10.0]), np.array([3.0])) == "float32"  # ordinary data keeps float32 input
 
 
 def test_an_estimator_with_a_numpy_dtype_saves_and_loads(tmp_path):
@@ -363,3 +371,230 @@ def test_an_estimator_with_a_numpy_dtype_saves_and_loads(tmp_path):
     back = dp.load(tmp_path / "r.safetensors")
     assert back.get_params()["dtype"] == "float32"
     np.testing.assert_array_equal(back.predict(X), reg.predict(X))
+
+
+# --- the command line: every output path against every input, per command ---------------------------------
+
+IRIS = os.path.join(os.path.dirname(__file__), "..", "examples", "data", "iris.csv")
+
+
+@pytest.fixture(scope="module")
+def iris_model(tmp_path_factory):
+    from deltaprop.cli import main
+
+    folder = tmp_path_factory.mktemp("iris")
+    path = folder / "iris.safetensors"
+    assert main(["train", IRIS, "--target", "species", "--hidden", "3", "--epochs", "2", "--quiet",
+                 "--out", str(path), "--validation-split", "0"]) == 0
+    return path
+
+
+def _copy(src, dst):
+    dst.write_bytes(pathlib.Path(src).read_bytes())
+    return dst
+
+
+@pytest.mark.parametrize("spelling", ["same", "dot", "symlink", "relative"])
+@pytest.mark.parametrize("command", ["train --out", "train --plot", "train --log-jsonl", "predict --out DATA",
+                                     "predict --out MODEL", "export --onnx MODEL", "explain --out DATA",
+                                     "plot --out HISTORY"])
+def test_no_command_writes_over_its_input(command, spelling, iris_model, tmp_path, monkeypatch, capsys):
+    """``train data.csv --out data.csv`` replaced the data with the model and exited 0."""
+    from deltaprop.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    data = _copy(IRIS, tmp_path / "data.csv")
+    model = _copy(iris_model, tmp_path / "m.safetensors")
+    name, flag, *victim = command.split()
+    victim = {"DATA": data, "MODEL": model, "HISTORY": model}.get(victim[0] if victim else "DATA", data)
+    path = {"same": str(victim), "dot": str(victim.parent / "." / victim.name),
+            "relative": victim.name, "symlink": str(tmp_path / "alias")}[spelling]
+    if spelling == "symlink":
+        (tmp_path / "alias").symlink_to(victim)
+    before = victim.read_bytes()
+    argv = {"train": ["train", str(data), "--target", "species", "--epochs", "1", "--quiet"],
+            "predict": ["predict", str(model), str(data)],
+            "export": ["export", str(model)],
+            "explain": ["explain", str(model), str(data), "--target", "species", "--row", "1"],
+            "plot": ["plot", str(model)]}[name]
+    assert main([*argv, flag, path]) == 1
+    err = capsys.readouterr().err
+    assert "refusing to overwrite it" in err and len(err.strip().splitlines()) == 1, err
+    assert victim.read_bytes() == before
+
+
+def test_special_files_are_refused_as_outputs(iris_model, capsys):
+    from deltaprop.cli import main
+
+    assert main(["predict", str(iris_model), IRIS, "--out", "/dev/null"]) == 1
+    assert "not a regular file" in capsys.readouterr().err
+    assert os.path.exists("/dev/null") and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_a_model_written_by_train_is_readable_by_others(tmp_path):
+    from deltaprop.cli import main
+
+    old = os.umask(0o022)
+    try:
+        assert main(["train", IRIS, "--target", "species", "--epochs", "1", "--quiet",
+                     "--out", str(tmp_path / "m.safetensors")]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "m.safetensors").st_mode) == 0o644  # was 0o600
+
+
+def test_checkpoint_directories_are_locked_and_never_silently_reused(tmp_path, capsys):
+    from deltaprop.cli import main
+
+    ck = tmp_path / "ck"
+    run = ["train", IRIS, "--target", "species", "--epochs", "3", "--quiet", "--out", str(tmp_path / "m.safetensors"),
+           "--checkpoint-dir", str(ck)]
+    assert main(run) == 0
+    first = sorted(p.name for p in ck.glob("checkpoint-*"))
+    assert main(run) == 2  # a fresh run in a directory holding another run's checkpoints
+    assert "holds 2 checkpoint(s) of an earlier run" in capsys.readouterr().err
+    assert sorted(p.name for p in ck.glob("checkpoint-*")) == first
+    with modelfile.CheckpointLock(ck):  # another run holds the directory
+        assert main([*run, "--resume"]) == 1
+        assert f"another training run (pid {os.getpid()}) is using it" in capsys.readouterr().err
+    assert main([*run, "--overwrite-checkpoints", "--epochs", "1"]) == 0
+    assert sorted(p.name for p in ck.glob("checkpoint-*")) == ["checkpoint-000001.safetensors"]
+
+
+def test_sigterm_saves_the_state_and_says_so(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    common = ["train", IRIS, "--target", "species", "--hidden", "8", "--epochs", "60", "--batch-size", "4",
+              "--seed", "3", "--quiet", "--validation-split", "0"]
+    whole = tmp_path / "whole.safetensors"
+    assert subprocess.run([sys.executable, "-m", "deltaprop.cli", *common, "--out", str(whole)]).returncode == 0
+    ck = tmp_path / "ck"
+    proc = subprocess.Popen([sys.executable, "-m", "deltaprop.cli", *common, "--out", str(tmp_path / "p.safetensors"),
+                             "--checkpoint-dir", str(ck)], stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(ck.glob("checkpoint-*")):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "terminated (SIGTERM); the state is saved in" in err and "Traceback" not in err
+    resumed = subprocess.run([sys.executable, "-m", "deltaprop.cli", *common, "--out", str(tmp_path / "p.safetensors"),
+                              "--checkpoint-dir", str(ck), "--resume"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert np.array_equal(dp.load(whole).network.params, dp.load(tmp_path / "p.safetensors").network.params)
+
+
+# --- nothing from a file controls the terminal or a spreadsheet ----------------------------------------------
+
+HOSTILE_LABELS = ["\x1b[2J\x1b[Hgone", "\x1b]52;c;cm0gLXJmIH4=\x07", "=HYPERLINK(\"http://x\",\"y\")", "-1", "@SUM(A1)"]
+
+
+@pytest.fixture()
+def hostile_model(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    net = dp.Network.layered([2, 3, 5], output="softmax", cost="cross_entropy", seed=0)
+    model = Model(net, "classification", HOSTILE_LABELS, ["x\x1b[8m", "\u202eevil"])
+    path = tmp_path / "hostile.safetensors"
+    dp.save(model, path)
+    data = tmp_path / "data.csv"
+    data.write_text("x\x1b[8m,\u202eevil\n" + "\n".join(f"{a},{b}" for a, b in X) + "\n")
+    return path, data
+
+
+def test_info_never_sends_control_characters_to_the_terminal(hostile_model, capsys):
+    from deltaprop.cli import main
+
+    path, _ = hostile_model
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "\\x1b[2J" in out  # shown, escaped
+    assert main(["info", str(path), "--json"]) == 0
+    assert "\x1b" not in capsys.readouterr().out  # JSON escapes it as \\u001b
+
+
+def test_predict_neutralises_formulas_in_labels(hostile_model, tmp_path, capsys):
+    import csv
+
+    from deltaprop.cli import main
+
+    path, data = hostile_model
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(path), str(data), "--proba", "--out", str(out), "--quiet"]) == 0
+    rows = list(csv.reader(out.open()))
+    header = rows[0]
+    assert header[1:] == ["\\x1b[2J\\x1b[Hgone", "\\x1b]52;c;cm0gLXJmIH4=\\x07", "'=HYPERLINK(\"http://x\",\"y\")",
+                          "-1", "'@SUM(A1)"]
+    cells = {r[0] for r in rows[1:]}
+    assert not any(c.startswith(("=", "@", "\x1b")) for c in cells)
+    assert "\x1b" not in out.read_text()
+
+
+def test_plot_refuses_a_hostile_log_in_one_line(tmp_path, capsys):
+    from deltaprop.cli import main
+
+    good = '{"event": "epoch", "epoch": 1, "cost": 0.5, "val_cost": null, "metric": null, "learning_rate": 0.1, ' \
+           '"seconds": 0.1}'
+    for body, match in [(good.replace("0.5", "1e999"), "does not fit a 64-bit float"),
+                        (good.replace("0.5", '"low"'), "line 1: cost"),
+                        ('{"event": "epoch", "epoch": ' + "[" * 50000 + "]" * 50000 + "}", "line 1:"),
+                        (good.replace('"epoch": 1', '"epoch": -3'), "line 1: epoch")]:
+        log = tmp_path / "run.jsonl"
+        log.write_text(body + "\n")
+        assert main(["plot", str(log), "--out", str(tmp_path / "c.png")]) == 1
+        err = capsys.readouterr().err
+        assert match in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_the_stratified_split_is_fast_with_thousands_of_classes():
+    from deltaprop.model import split_test
+
+    Y = np.eye(2939)[np.arange(3000) % 2939]  # an integer target of 2939 distinct values
+    t = time.perf_counter()
+    train, test = split_test(3000, 0.2, 0, Y)
+    assert time.perf_counter() - t < 2.0  # ~90 s when each class scanned all rows
+    assert len(train) + len(test) == 3000 and len(np.intersect1d(train, test)) == 0
+
+
+def test_training_on_huge_features_and_targets_gives_a_loadable_useful_model(tmp_path):
+    """Features near 1e200 used to overflow the scaling (held-out accuracy 0.5, then a file that
+    would not load); a target of 1e300 did the same."""
+    from deltaprop.cli import main
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    a = y * 1e200 + 1e200 + rng.normal(size=400) * 1e198
+    (tmp_path / "big.csv").write_text("a,b,label\n" + "".join(
+        f"{float(u)!r},{float(v)!r},{int(c)}\n" for u, v, c in zip(a, rng.normal(size=400), y)))
+    assert main(["train", str(tmp_path / "big.csv"), "--target", "label", "--epochs", "20", "--quiet",
+                 "--out", str(tmp_path / "c.safetensors")]) == 0
+    assert dp.load(tmp_path / "c.safetensors").metrics["test_accuracy"] > 0.95
+    X = rng.normal(size=(300, 2))
+    (tmp_path / "r.csv").write_text("a,b,y\n" + "".join(
+        f"{float(u)!r},{float(v)!r},{float(u) * 1e300!r}\n" for u, v in X))
+    assert main(["train", str(tmp_path / "r.csv"), "--target", "y", "--epochs", "30", "--quiet",
+                 "--out", str(tmp_path / "r.safetensors")]) == 0
+    metrics = dp.load(tmp_path / "r.safetensors").metrics
+    assert metrics["test_r2"] > 0.95 and np.isfinite(metrics["test_rmse"])
+
+
+def test_a_test_file_with_some_of_the_text_classes_evaluates(tmp_path, capsys):
+    """Labels '007', '7', '8' are text; a test file holding only '7' and '8' used to read them as
+    numbers and be refused as 'labels not seen in training'."""
+    from deltaprop.cli import main
+
+    rng = np.random.default_rng(0)
+    labels = np.array(["007", "7", "8"])[rng.integers(0, 3, 120)]
+    x = {"007": 0.0, "7": 1.0, "8": 2.0}
+    rows = "".join(f"{x[c] + rng.normal() * 0.1},{c}\n" for c in labels)
+    (tmp_path / "train.csv").write_text("a,code\n" + rows)
+    (tmp_path / "test.csv").write_text("a,code\n1.0,7\n2.0,8\n1.1,7\n")
+    assert main(["train", str(tmp_path / "train.csv"), "--target", "code", "--epochs", "30", "--quiet",
+                 "--out", str(tmp_path / "m.safetensors")]) == 0
+    assert dp.load(tmp_path / "m.safetensors").classes == ["007", "7", "8"]  # '007' kept its zeros
+    assert main(["evaluate", str(tmp_path / "m.safetensors"), str(tmp_path / "test.csv"), "--target", "code",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["accuracy"] >= 0.0

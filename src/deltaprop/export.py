@@ -1,9 +1,10 @@
 """ONNX export: the forward pass as an ONNX graph, with the model's input scaling built in.
 
-The graph takes raw features (float32, shape (N, n_features)) and returns what deltaprop
+The graph takes raw features (shape (N, n_features); float32, or float64 where float32 would lose
+a feature's digits, see :func:`input_precision`) and returns what deltaprop
 returns: class probabilities for classifiers (``predict --proba``), predictions for
 regressors (target scaling undone), ``h(x)`` for a bare network. Block by block it is
-the same arithmetic as :func:`deltaprop.backprop.forward`: z = sum over incoming edges
+the same arithmetic as :func:`deltaprop.core.backprop.forward`: z = sum over incoming edges
 of a @ W^T, + b, then the activation.
 
 Needs the optional ``onnx`` package (``pip install 'deltaprop[onnx]'``); onnxruntime is
@@ -20,7 +21,7 @@ from .core import Network
 from .io import atomic_write_bytes
 from .model import Model
 
-__all__ = ["export_onnx", "OPSET", "IR_VERSION"]
+__all__ = ["export_onnx", "input_precision", "OPSET", "IR_VERSION"]
 
 OPSET = 17
 IR_VERSION = 9  # pinned: onnxruntime >= 1.15 loads it
@@ -47,7 +48,20 @@ def _resolve(obj):
     raise ValueError(f"export_onnx takes a Network, a Model or a fitted deltaprop estimator, got {name}")
 
 
-def export_onnx(model, path: str | os.PathLike, *, opset: int = OPSET) -> None:
+def input_precision(mean, scale) -> str:
+    """``"float64"`` when float32 inputs would move some standardised feature by more than 1e-4
+    (Unix times near 1.7e9 are 128 apart in float32: across an hour of them that is 0.1 of a
+    standard deviation), else ``"float32"`` (ordinary data: a millionth or less)."""
+    if mean is None:
+        return "float32"
+    mean, scale = np.asarray(mean, dtype=np.float64), np.asarray(scale, dtype=np.float64)
+    reach = np.abs(mean) + 4 * scale  # nearly every value of the feature is within this
+    with np.errstate(over="ignore"):
+        ulp = np.spacing(reach.astype(np.float32)).astype(np.float64)
+    return "float64" if bool(np.any(~np.isfinite(ulp) | (ulp > 1e-4 * scale))) else "float32"
+
+
+def export_onnx(model, path: str | os.PathLike, *, opset: int = OPSET, input_dtype: str = "auto") -> str:
     """Write ``model``'s forward pass (with its input scaling) as an ONNX file.
 
     Parameters
@@ -57,6 +71,15 @@ def export_onnx(model, path: str | os.PathLike, *, opset: int = OPSET) -> None:
         Written atomically.
     opset : int, default 17
         ONNX opset (>= 13).
+    input_dtype : {"auto", "float32", "float64"}, default "auto"
+        The type of the graph's input. "auto" is float64 when float32 could not hold the
+        features precisely enough for the model's scaling (see :func:`input_precision`),
+        else float32. A float64 input is standardised in float64, then cast to float32.
+
+    Returns
+    -------
+    str
+        The input type written: ``"float32"`` or ``"float64"``.
 
     Raises
     ------
@@ -84,13 +107,25 @@ def export_onnx(model, path: str | os.PathLike, *, opset: int = OPSET) -> None:
         inits.append(numpy_helper.from_array(np.asarray(value, dtype=np.float32), name))
         return name
 
+    if input_dtype not in ("auto", "float32", "float64"):
+        raise ValueError(f"input_dtype must be 'auto', 'float32' or 'float64', got {input_dtype!r}")
+    precision = input_precision(mean, scale) if input_dtype == "auto" else input_dtype
     a = ["input"] + [None] * (len(net.blocks) - 1)
-    # The input scaling is folded into the edges out of the input block, in float64:
-    # ((x - mean) / scale) W^T = x (W / scale)^T - (mean / scale) W^T. Subtracting the mean in
-    # float32 instead would lose the features' digits (Unix times near 1.7e9 moved outputs by 0.58).
     Ws = [np.asarray(W, dtype=np.float64) for W in net.W]
     bs = [np.asarray(b, dtype=np.float64) for b in net.b]
-    if mean is not None:
+    if precision == "float64":  # standardise in float64, then the network in float32
+        source = "input"
+        if mean is not None:
+            inits.append(numpy_helper.from_array(np.asarray(mean, dtype=np.float64), "input_mean"))
+            inits.append(numpy_helper.from_array(np.asarray(scale, dtype=np.float64), "input_scale"))
+            nodes.append(helper.make_node("Sub", ["input", "input_mean"], ["centred"]))
+            nodes.append(helper.make_node("Div", ["centred", "input_scale"], ["scaled64"]))
+            source = "scaled64"
+        nodes.append(helper.make_node("Cast", [source], ["scaled"], to=TensorProto.FLOAT))
+        a[0] = "scaled"
+    elif mean is not None:
+        # float32 input: the scaling is folded into the edges out of the input block, in float64,
+        # ((x - mean) / scale) W^T = x (W / scale)^T - (mean / scale) W^T, not subtracted in float32
         for e, edge in enumerate(net.edges):
             if edge.source == 0:
                 Ws[e] = Ws[e] / np.asarray(scale, dtype=np.float64)[None, :]
@@ -135,7 +170,8 @@ def export_onnx(model, path: str | os.PathLike, *, opset: int = OPSET) -> None:
 
     graph = helper.make_graph(
         nodes, "deltaprop",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", net.n_inputs])],
+        [helper.make_tensor_value_info("input", TensorProto.DOUBLE if precision == "float64" else TensorProto.FLOAT,
+                                       ["N", net.n_inputs])],
         [helper.make_tensor_value_info(out_name, TensorProto.FLOAT, out_shape)],
         initializer=inits,
     )
@@ -146,3 +182,4 @@ def export_onnx(model, path: str | os.PathLike, *, opset: int = OPSET) -> None:
     onnx_model.ir_version = IR_VERSION
     onnx.checker.check_model(onnx_model, full_check=True)
     atomic_write_bytes(path, onnx_model.SerializeToString())
+    return precision

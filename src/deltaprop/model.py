@@ -186,7 +186,7 @@ class Model:
             h = self._unscale(h)
             Y = self._unscale(Y)
             err = h - Y
-            result.update(r2=metrics.r2(h, Y), rmse=float(np.sqrt((err**2).mean())), mae=float(np.abs(err).mean()))
+            result.update(r2=metrics.r2(h, Y), rmse=metrics.rmse(h, Y), mae=float(np.abs(err).mean()))
         return result
 
 
@@ -206,9 +206,10 @@ def split_test(n: int, fraction: float, seed: int, labels: np.ndarray | None = N
         Share of the rows held out, in [0, 1). With 0, or fewer than 20 rows, nothing is held out.
     seed : int
         Seed of the random choice (the same seed gives the same split).
-    labels : ndarray of shape (n, k), optional
-        One-hot (or any row-wise) labels: the split is then stratified, holding out
-        ``round(count * fraction)`` rows of each distinct label row.
+    labels : ndarray of shape (n,) or (n, k), optional
+        Class labels, or one-hot (or any row-wise) labels: the split is then stratified,
+        holding out ``round(count * fraction)`` rows of each class. O(n log n) for any
+        number of classes.
 
     Returns
     -------
@@ -222,12 +223,24 @@ def split_test(n: int, fraction: float, seed: int, labels: np.ndarray | None = N
         perm = rng.permutation(n)
         k = max(1, int(round(n * fraction)))
         return np.sort(perm[k:]), np.sort(perm[:k])
+    # O(n log n) whatever the number of classes: one sort groups the rows of each class (in the
+    # order np.unique lists the classes, rows ascending within a class), then each group is
+    # shuffled with the same draws, in the same order, as a per-class scan would make.
+    labels = np.asarray(labels)
+    if labels.ndim == 1:
+        _, inverse = np.unique(labels, return_inverse=True)
+    elif labels.size and labels.min() == 0 and labels.max() == 1 and np.all(labels.sum(axis=1) == 1):
+        inverse = -labels.argmax(axis=1)  # one-hot rows: np.unique(axis=0) would list the last class first
+    else:
+        _, inverse = np.unique(labels, axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.flatnonzero(np.diff(inverse[order])) + 1
     test = []
-    for c in np.unique(labels, axis=0):
-        idx = np.flatnonzero(np.all(labels == c, axis=1))
+    for idx in np.split(order, bounds):
         idx = idx[rng.permutation(idx.size)]
-        test.extend(idx[: int(round(idx.size * fraction))])
-    test = np.sort(np.array(test, dtype=np.intp))
+        test.append(idx[: int(round(idx.size * fraction))])
+    test = np.sort(np.concatenate(test).astype(np.intp))
     return np.setdiff1d(np.arange(n), test), test
 
 

@@ -6,7 +6,7 @@ import sys
 
 from ..io import FileFormatError
 from ..train import DivergenceError
-from .common import EXIT_DATA, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+from .common import EXIT_DATA, EXIT_INTERRUPTED, EXIT_USAGE, UsageError, safe_text
 from .parser import build_parser
 
 
@@ -19,12 +19,13 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         if args.debug:
             raise
-        print(f"deltaprop {args.command}: error: {exc}\n(see deltaprop {args.command} --help)", file=sys.stderr)
+        print(f"deltaprop {args.command}: error: {safe_text(exc)}\n(see deltaprop {args.command} --help)",
+              file=sys.stderr)
         return EXIT_USAGE
-    except (ValueError, OSError, ImportError, DivergenceError, FileFormatError) as exc:
+    except (ValueError, OSError, ImportError, DivergenceError, FileFormatError, MemoryError) as exc:
         if args.debug:
             raise
-        print(f"deltaprop {args.command}: error: {exc}", file=sys.stderr)
+        print(f"deltaprop {args.command}: error: {safe_text(exc)}", file=sys.stderr)
         return EXIT_DATA
     except KeyboardInterrupt:
         if args.debug:

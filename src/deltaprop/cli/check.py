@@ -9,7 +9,8 @@ import numpy as np
 
 from ..core import Network
 from ..io import atomic_write_bytes, check_writable
-from .common import EXIT_CHECK_FAILED, EXIT_OK, UsageError, console, int_list, load_model, model_inputs
+from .common import (EXIT_CHECK_FAILED, EXIT_OK, UsageError, console, guard_outputs, int_list, load_model,
+                     model_inputs, safe_text)
 
 
 def random_problem(args, rows: int):
@@ -70,6 +71,7 @@ def cmd_gradcheck(args) -> int:
 def cmd_explain(args) -> int:
     from ..explain import explain
 
+    guard_outputs({"--out": args.out}, {"MODEL": args.model, "DATA": args.data})
     if args.layers:
         net, x, y = random_problem(args, 1)
     else:
@@ -97,5 +99,5 @@ def cmd_explain(args) -> int:
         if not args.quiet:
             console(stderr=True).print(f"wrote {args.out}")
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(safe_text(text, keep_newlines=True))  # unit and class names come from files
     return EXIT_OK

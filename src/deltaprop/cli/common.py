@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 
 from ..core import Network
 from ..io import as_model, load, read_data
+from ..io.atomic import check_outputs
 from ..model import Model
 
-EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_CHECK_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_CHECK_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 3, 130, 143
 
 
 class UsageError(Exception):
@@ -73,6 +75,46 @@ def console(stderr: bool = False):
     return Console(stderr=stderr, highlight=False, soft_wrap=True, markup=False)
 
 
+# C0 and C1 controls (ESC starts terminal sequences: clearing the screen, OSC 52 writing the clipboard),
+# DEL, and the Unicode line separators and bidirectional overrides that reorder what is shown.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL_KEEP_LINES = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(match) -> str:
+    c = ord(match.group(0))
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+
+def safe_text(value, *, keep_newlines: bool = False) -> str:
+    """``value`` as text that cannot control a terminal: every control character is shown as an
+    escape (``\\x1b``) instead of being sent. Everything read from a file goes through this
+    before it is displayed."""
+    pattern = _CONTROL_KEEP_LINES if keep_newlines else _CONTROL
+    return pattern.sub(_visible, str(value))
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def spreadsheet_safe(cell) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (OWASP's CSV-injection advice): text that
+    starts with ``= + - @``, a tab or a carriage return (or their full-width forms) gets a leading
+    ``'``; plain numbers such as ``-1.5`` are left as they are; control characters are escaped."""
+    text = safe_text(cell)
+    if text.startswith(_FORMULA_START):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
+
+
+def guard_outputs(outputs: dict, inputs: dict) -> None:
+    """Before any work: no output may be an input or another output, or anything but a regular file."""
+    check_outputs(outputs, inputs)
+
+
 def fmt(v) -> str:
     """A number for a table: 4 significant digits, ``-`` for None."""
     if v is None:
@@ -101,9 +143,10 @@ def load_model(path) -> Model:
 
 def model_inputs(model, args, need_target):
     """The data set ``args.data``, its columns chosen by the model's input names, checked against the model."""
+    text_classes = model.classes is not None and all(isinstance(c, str) for c in model.classes)
     ds = read_data(args.data, args.target if need_target else None, drop_missing=args.drop_missing,
                    columns=model.feature_names if not args.data.endswith(".npz") else None,
-                   labels=getattr(args, "labels", None))
+                   labels=getattr(args, "labels", None), target_as_text=need_target and text_classes)
     if ds.X.shape[1] != model.n_features:
         raise ValueError(f"{args.data}: {ds.X.shape[1]} feature columns, but the model was trained on "
                          f"{model.n_features}")

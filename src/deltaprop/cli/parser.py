@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="model.safetensors", help="model file to write (default model.safetensors)")
     p.add_argument("--checkpoint-dir", metavar="DIR", help="save the training state after every epoch")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --checkpoint-dir")
+    p.add_argument("--overwrite-checkpoints", action="store_true",
+                   help="start afresh in a --checkpoint-dir that holds an earlier run's checkpoints, deleting them "
+                        "(without it such a run is refused)")
     p.add_argument("--plot", metavar="FILE.png", help="write the learning curve (needs matplotlib)")
     p.add_argument("--log-jsonl", metavar="FILE", help="append one JSON object per epoch to FILE")
     p.set_defaults(func=cmd_train)

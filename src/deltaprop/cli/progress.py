@@ -51,23 +51,30 @@ class ProgressBar(Callback):
 
 
 class StopOnSignal(Callback):
-    """Ctrl-C stops training between two steps, so the state saved is consistent."""
+    """Ctrl-C (SIGINT) or SIGTERM (what schedulers, Docker and systemd send) stops training between
+    two steps, so the state saved is consistent. ``received`` names the signal that came."""
+
+    SIGNALS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)"}
 
     def __init__(self):
         self.requested = False
-        self._old = None
+        self.received = None
+        self._old = {}
 
     def __enter__(self):
         def handler(signum, frame):
-            if self.requested:  # a second Ctrl-C: stop at once
+            if self.requested:  # a second signal: stop at once
                 raise KeyboardInterrupt
             self.requested = True
+            self.received = signum
 
-        self._old = signal.signal(signal.SIGINT, handler)
+        for sig in self.SIGNALS:
+            self._old[sig] = signal.signal(sig, handler)
         return self
 
     def __exit__(self, *exc):
-        signal.signal(signal.SIGINT, self._old)
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
 
     def on_batch_end(self, run, epoch, step, cost):
         if self.requested:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
@@ -10,11 +11,12 @@ import numpy as np
 from ..core import Network, get_activation
 from ..io import check_writable, load_builtin, newest_checkpoint, read_data, save
 from ..io.logs import Checkpointer, JsonlLog
-from ..io.modelfile import remove_stale_temporaries
+from ..io.modelfile import CheckpointLock, checkpoint_files, remove_stale_temporaries
 from ..model import Model, Scaler, encode_labels, fingerprint, infer_task, split_test
 from ..plot import plot_history, require_matplotlib
 from ..train import finish_run, get_optimizer, get_schedule, train
-from .common import EXIT_INTERRUPTED, EXIT_OK, UsageError, console, int_list
+from .common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UsageError, console, guard_outputs, int_list,
+                     safe_text)
 from .progress import ProgressBar, StopOnSignal, summary_table
 
 MIN_VALIDATION_ROWS = 50  # below this, early stopping on the validation cost is left off
@@ -23,10 +25,18 @@ CLI_LEARNING_RATES = {"adam": 3e-3, "adamw": 3e-3}  # tuned on the built-in data
 
 def cmd_train(args) -> int:
     err = console(stderr=True)
-    say = (lambda *a: None) if args.quiet else err.print
+    say = (lambda *a: None) if args.quiet else (lambda text: err.print(safe_text(text)))
     hidden, acts, batch_size = _network_flags(args)
-    ds = _load_training_data(args)
     _prepare_outputs(args)
+    with contextlib.ExitStack() as stack:
+        if args.checkpoint_dir:  # one run per checkpoint directory, for the whole run
+            stack.enter_context(CheckpointLock(args.checkpoint_dir))
+            _claim_checkpoints(args, say)
+        return _run(args, hidden, acts, batch_size, err, say)
+
+
+def _run(args, hidden, acts, batch_size, err, say) -> int:
+    ds = _load_training_data(args)
     task, Y, classes, cost = _target(ds, args, say)
     train_idx, test_idx = split_test(len(Y), args.test_split, args.seed, Y if task == "classification" else None)
     config = _config(args, ds, hidden, acts, cost, task, fingerprint(ds.X, ds.y))
@@ -35,17 +45,18 @@ def cmd_train(args) -> int:
     Ytr = model.targets(Y[train_idx]) if task == "regression" else Y[train_idx]
     log = JsonlLog(args.log_jsonl) if args.log_jsonl else None
     checkpointer = Checkpointer(args.checkpoint_dir, model, config) if args.checkpoint_dir else None
-    history, seconds = _fit(args, model, Xs, Ytr, batch_size, [log, checkpointer], err, say)
+    history, seconds, signal_name = _fit(args, model, Xs, Ytr, batch_size, [log, checkpointer], err, say)
     # A Ctrl-C after the last step has nothing left to stop: the finished model is written as usual.
     if history is not None and history.stopped == "interrupted":
+        what = signal_name or "interrupted"
         if checkpointer:
             path = checkpointer.save()
-            err.print(f"interrupted; the state is saved in {path}; continue with the same command and --resume")
+            err.print(f"{what}; the state is saved in {path}; continue with the same command and --resume")
         else:
-            err.print("interrupted; nothing saved (with --checkpoint-dir DIR a run can be resumed)")
+            err.print(f"{what}; nothing saved (with --checkpoint-dir DIR a run can be resumed)")
         if log:
             log.close()
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if signal_name and "SIGTERM" in signal_name else EXIT_INTERRUPTED
 
     model.history = history
     model.metrics = metrics = _metrics(model, history, seconds, ds, Y, test_idx)
@@ -59,6 +70,22 @@ def cmd_train(args) -> int:
     if not args.quiet:
         console().print(summary_table(metrics, task, args, history))
     return EXIT_OK
+
+
+def _claim_checkpoints(args, say) -> None:
+    """Under the directory's lock: clear what a killed run left half-written, and never let a fresh run
+    delete an earlier run's checkpoints unless told to."""
+    remove_stale_temporaries(args.checkpoint_dir)  # only now: another live run could own them before the lock
+    old = checkpoint_files(args.checkpoint_dir)
+    if args.resume or not old:
+        return
+    if not args.overwrite_checkpoints:
+        raise UsageError(f"--checkpoint-dir {args.checkpoint_dir} holds {len(old)} checkpoint(s) of an earlier run "
+                         f"(newest {os.path.basename(old[-1])}); add --resume to continue it, or "
+                         "--overwrite-checkpoints to delete them and start afresh")
+    for path in old:
+        os.unlink(path)
+    say(f"deleted {len(old)} checkpoint(s) of an earlier run in {args.checkpoint_dir} (--overwrite-checkpoints)")
 
 
 # --- before any data is read: flags, names, outputs -------------------------------------------------------
@@ -97,7 +124,10 @@ def _network_flags(args) -> tuple[list, list, int | None]:
 
 
 def _prepare_outputs(args) -> None:
-    """Every output is checked writable before training, not after it."""
+    """Every output is checked before training, not after it: writable, a regular file or new, and
+    none of them the input data (``train data.csv --out data.csv`` would replace the data)."""
+    guard_outputs({"--out": args.out, "--plot": args.plot, "--log-jsonl": args.log_jsonl},
+                  {"DATA": args.data, "--labels": getattr(args, "labels", None)})
     if args.out:
         check_writable(args.out, "--out")
     if args.plot:
@@ -105,7 +135,6 @@ def _prepare_outputs(args) -> None:
         require_matplotlib()
     if args.checkpoint_dir:
         os.makedirs(args.checkpoint_dir, exist_ok=True)
-        remove_stale_temporaries(args.checkpoint_dir)  # half-written files of a killed run
         check_writable(os.path.join(args.checkpoint_dir, "checkpoint.probe"), "--checkpoint-dir")
 
 
@@ -208,7 +237,8 @@ def _model(args, ds, Ytr, train_idx, classes, config, say) -> Model:
 
 
 def _fit(args, model, Xs, Ytr, batch_size, watchers, err, say):
-    """Train (or finish a run a checkpoint had ended); returns ``(history, seconds)``."""
+    """Train (or finish a run a checkpoint had ended); returns ``(history, seconds, signal)``, where
+    ``signal`` says which signal stopped it (None if none did)."""
     net = model.network
     state = net.training_state
     done = state.epoch if state else 0
@@ -226,6 +256,7 @@ def _fit(args, model, Xs, Ytr, batch_size, watchers, err, say):
     callbacks += [w for w in watchers if w is not None]
     stopper = StopOnSignal()
     callbacks.append(stopper)
+    signal_name = None
 
     t0 = time.perf_counter()
     if state is not None and state.pending is not None and remaining <= 0:
@@ -241,7 +272,9 @@ def _fit(args, model, Xs, Ytr, batch_size, watchers, err, say):
                 validation_split=validation_split, early_stopping=early, callbacks=callbacks,
                 schedule=args.schedule, metric=metric_name,
             )
-    return history, time.perf_counter() - t0
+    if stopper.received is not None:
+        signal_name = StopOnSignal.SIGNALS[stopper.received]
+    return history, time.perf_counter() - t0, signal_name
 
 
 def _metrics(model, history, seconds, ds, Y, test_idx) -> dict:

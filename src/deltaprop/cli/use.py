@@ -10,7 +10,8 @@ from ..core import Network
 from ..io import as_model, atomic_write_bytes, builtin_datasets, check_writable, load, load_checkpoint, read_header
 from ..io.logs import read_log
 from ..plot import plot_history
-from .common import EXIT_OK, UsageError, console, fmt, load_model, model_inputs
+from .common import (EXIT_OK, UsageError, console, fmt, guard_outputs, load_model, model_inputs, safe_text,
+                     spreadsheet_safe)
 
 # --- predict, evaluate ------------------------------------------------------------------------------------
 
@@ -19,6 +20,7 @@ def cmd_predict(args) -> int:
     import csv
     import io
 
+    guard_outputs({"--out": args.out}, {"MODEL": args.model, "DATA": args.data, "--labels": getattr(args, "labels", None)})
     model = load_model(args.model)
     if args.proba and model.task != "classification":
         raise UsageError("--proba is for classification models; this one does regression")
@@ -27,15 +29,17 @@ def cmd_predict(args) -> int:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     if model.task == "classification":
-        header = ["prediction"] + ([str(c) for c in model.classes] if args.proba else [])
+        # labels come from the model file: neutralised for spreadsheets (a leading ') and terminals
+        header = ["prediction"] + ([spreadsheet_safe(c) for c in model.classes] if args.proba else [])
         writer.writerow(header)
         proba = model.predict_proba(ds.X) if args.proba else None
+        labels = {c: spreadsheet_safe(c) for c in model.classes}
         for i, p in enumerate(pred):
-            writer.writerow([p] + ([f"{v:.6g}" for v in proba[i]] if proba is not None else []))
+            writer.writerow([labels[p]] + ([f"{v:.6g}" for v in proba[i]] if proba is not None else []))
     else:
         pred2 = pred.reshape(len(pred), -1)
         names = model.target_names if model.target_names and len(model.target_names) == pred2.shape[1] else None
-        writer.writerow(["prediction"] if pred2.shape[1] == 1 else [f"prediction_{n}" for n in
+        writer.writerow(["prediction"] if pred2.shape[1] == 1 else [spreadsheet_safe(f"prediction_{n}") for n in
                                                                     (names or range(pred2.shape[1]))])
         for row in pred2:
             writer.writerow([f"{v:.8g}" for v in row])
@@ -121,8 +125,8 @@ def cmd_info(args) -> int:
     table = Table(show_header=False, title=os.path.basename(path))
     table.add_column(style="bold")
     table.add_column()
-    for k, v in info.items():
-        table.add_row(k, fmt(v) if isinstance(v, float) else str(v))
+    for k, v in info.items():  # names and values from the file: never sent to the terminal raw
+        table.add_row(safe_text(k), fmt(v) if isinstance(v, float) else safe_text(v))
     console().print(table)
     return EXIT_OK
 
@@ -133,11 +137,12 @@ def cmd_info(args) -> int:
 def cmd_export(args) -> int:
     from ..export import export_onnx
 
+    guard_outputs({"--onnx": args.onnx}, {"MODEL": args.model})
     obj = load(args.model)
     check_writable(args.onnx, "--onnx")
-    export_onnx(obj, args.onnx, opset=args.opset)
+    precision = export_onnx(obj, args.onnx, opset=args.opset)
     if not args.quiet:
-        console().print(f"wrote {args.onnx} (ONNX opset {args.opset}): raw float32 features in, "
+        console().print(f"wrote {args.onnx} (ONNX opset {args.opset}): raw {precision} features in, "
                         + ("probabilities" if getattr(obj, "task", None) == "classification" else "outputs") + " out")
     return EXIT_OK
 
@@ -153,6 +158,7 @@ def cmd_plot(args) -> int:
         if history is None or not len(history):
             raise ValueError(f"{source}: the model holds no training history")
     out = args.out or os.path.splitext(source)[0] + ".png"
+    guard_outputs({"--out": out}, {"HISTORY": source})
     check_writable(out, "--out")
     plot_history(history, out, title=os.path.basename(source))
     if not args.quiet:

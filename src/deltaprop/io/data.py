@@ -90,7 +90,8 @@ def target_column(values: list[str], *, where=None) -> np.ndarray:
     return arr
 
 
-def read_csv(path, target: str | None = None, *, drop_missing: bool = False, columns: list | None = None) -> Dataset:
+def read_csv(path, target: str | None = None, *, drop_missing: bool = False, columns: list | None = None,
+             target_as_text: bool = False) -> Dataset:
     """Read a CSV file with a header row.
 
     Parameters
@@ -177,8 +178,9 @@ def read_csv(path, target: str | None = None, *, drop_missing: bool = False, col
         raise ValueError(f"{path}: row {kept[i][0]}, column {header[feat[j]]!r}: {cells[i][j]!r} is not a finite number")
     y = None
     if target is not None:
-        y = target_column([r[seen[target]].strip() for _, r in kept],
-                          where=lambda i: f"{path}: row {kept[i][0]}, column {target!r}")
+        cells = [r[seen[target]].strip() for _, r in kept]
+        y = np.array(cells, dtype=object) if target_as_text else target_column(
+            cells, where=lambda i: f"{path}: row {kept[i][0]}, column {target!r}")
     return Dataset(X, y, [header[c] for c in feat], target, path)
 
 
@@ -270,8 +272,13 @@ def read_idx(path, labels: str | None = None) -> Dataset:
 
 
 def read_data(path, target: str | None = None, *, drop_missing: bool = False, columns: list | None = None,
-              labels: str | None = None) -> Dataset:
-    """Read any supported file, chosen by its name: ``.npz``, IDX (``idx`` in the name), else CSV."""
+              labels: str | None = None, target_as_text: bool = False) -> Dataset:
+    """Read any supported file, chosen by its name: ``.npz``, IDX (``idx`` in the name), else CSV.
+
+    ``target_as_text``: a CSV target column is returned as its cells' text, exactly as written
+    (for a model whose classes are text: a test file holding only ``7`` and ``8`` of the
+    classes ``007``, ``7``, ``8`` must not read them as numbers).
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such file")
@@ -282,7 +289,7 @@ def read_data(path, target: str | None = None, *, drop_missing: bool = False, co
         return read_npz(path, target, columns=columns)
     if "idx" in name or name.endswith("-ubyte") or name.endswith("-ubyte.gz"):
         return read_idx(path, labels)
-    return read_csv(path, target, drop_missing=drop_missing, columns=columns)
+    return read_csv(path, target, drop_missing=drop_missing, columns=columns, target_as_text=target_as_text)
 
 
 # --- built-in data sets ------------------------------------------------------------------------------------

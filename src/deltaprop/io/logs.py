@@ -10,7 +10,9 @@ import json
 import os
 
 from ..train import Callback, History
-from .modelfile import save_checkpoint
+from . import schema
+from .atomic import is_regular_file
+from .modelfile import clean, save_checkpoint
 
 __all__ = ["Checkpointer", "JsonlLog", "read_log"]
 
@@ -28,6 +30,8 @@ class JsonlLog(Callback):
     """
 
     def __init__(self, path: str | os.PathLike):
+        if os.path.lexists(path) and not is_regular_file(path):
+            raise OSError(f"--log-jsonl {os.fspath(path)}: exists and is not a regular file")
         self.f = open(path, "a", encoding="utf-8")
 
     def on_epoch_end(self, run, epoch, record):
@@ -35,7 +39,7 @@ class JsonlLog(Callback):
 
     def write(self, obj: dict) -> None:
         """Append ``obj`` as one line and flush it to the file."""
-        self.f.write(json.dumps(obj) + "\n")
+        self.f.write(json.dumps(clean(obj), allow_nan=False) + "\n")  # standard JSON: a NaN is written as null
         self.f.flush()
 
     def close(self) -> None:
@@ -74,22 +78,47 @@ class Checkpointer(Callback):
         return self.last
 
 
+MAX_LOG_BYTES = 256 * 2**20  # a log of a million epochs is far below this
+
+
 def read_log(path: str | os.PathLike) -> History:
     """The epochs of a :class:`JsonlLog` file as a :class:`History`.
+
+    Every line is parsed with :func:`deltaprop.io.schema.parse_json` (no NaN, no numbers beyond
+    float64, bounded nesting) and every epoch record validated against the log's schema, so a
+    stranger's file is refused in words, never with a traceback.
 
     Raises
     ------
     ValueError
-        When the file cannot be read as JSON lines or holds no epoch records.
+        Naming the file and line, when the file cannot be read as JSON lines, a record does not
+        fit, or it holds no epoch records.
     """
     path = os.fspath(path)
+    if not is_regular_file(path):
+        raise ValueError(f"{path}: not a regular file; expected a JSON-lines log")
+    if os.path.getsize(path) > MAX_LOG_BYTES:
+        raise ValueError(f"{path}: {os.path.getsize(path)} bytes is larger than any training log "
+                         f"({MAX_LOG_BYTES} at most)")
+    records = []
     try:
         with open(path, encoding="utf-8") as f:
-            rows = [json.loads(line) for line in f if line.strip()]
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: not a JSON-lines log ({exc})") from None
-    records = [{k: v for k, v in r.items() if k != "event"} for r in rows
-               if isinstance(r, dict) and r.get("event") == "epoch"]
+            for n, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = schema.parse_json(line)
+                    if isinstance(row, dict) and row.get("event") == "epoch":
+                        record = {k: v for k, v in row.items() if k != "event"}
+                        schema.validate(record, schema.LOG_RECORD)
+                        records.append({k: record.get(k) for k in _COLUMNS})
+                except schema.RecordError as exc:
+                    raise ValueError(f"{path}: line {n}: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable JSON-lines log ({exc})") from None
     if not records:
         raise ValueError(f"{path}: no epoch records")
     return History(records, "metric")
+
+
+_COLUMNS = ("epoch", "cost", "val_cost", "metric", "learning_rate", "seconds")

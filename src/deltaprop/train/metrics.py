@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["accuracy", "r2", "for_network"]
+__all__ = ["accuracy", "r2", "rmse", "for_network"]
 
 
 def accuracy(h: np.ndarray, Y: np.ndarray, *, single_label: bool) -> float:
@@ -31,11 +31,21 @@ def r2(h: np.ndarray, Y: np.ndarray) -> float:
     """
     h = np.asarray(h, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
+    c = np.abs(Y).max(axis=0) if Y.size else 1.0  # R^2 is scale-free: work in units of each column's size,
+    c = np.where(c > 0, c, 1.0)  # so targets near 1e300 do not overflow their squares
+    h, Y = h / c, Y / c
     ss_res = ((Y - h) ** 2).sum(axis=0)
     ss_tot = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
     ok = ss_tot > 0
     scores = np.where(ok, 1 - ss_res / np.where(ok, ss_tot, 1), np.where(ss_res == 0, 1.0, 0.0))
     return float(scores.mean())
+
+
+def rmse(h: np.ndarray, Y: np.ndarray) -> float:
+    """Root mean squared error over every output, computed without overflow for any finite values."""
+    err = np.asarray(h, dtype=np.float64) - np.asarray(Y, dtype=np.float64)
+    c = float(np.abs(err).max()) if err.size else 0.0
+    return 0.0 if c == 0 or not np.isfinite(c) else c * float(np.sqrt(((err / c) ** 2).mean()))
 
 
 def for_network(name: str, net) -> "callable":

@@ -613,12 +613,37 @@ class Network:
         """The constant unit a_0 = 1: ``net.weight(net.one, u)`` is u's bias."""
         return self.unit_map.one
 
+    @property
+    def unit_edges(self) -> list:
+        """Every unit-level edge as ``(source, target, weight)``, AIMA's w_{source,target} now.
+
+        In the order of ``net.edges``, then target unit, then source unit. Read-only: a new
+        list each time (change a weight with :meth:`set_weight`). Biases are not edges here;
+        ``net.bias(u)`` is u's w_0u.
+        """
+        units, out = self.unit_map, []
+        for e, edge in enumerate(self.edges):
+            W = self.W[e]
+            for i in range(self.blocks[edge.target].units):
+                for p in range(self.blocks[edge.source].units):
+                    if edge.mask is None or edge.mask[i, p]:
+                        out.append((units.at(edge.source, p), units.at(edge.target, i), float(W[i, p])))
+        return out
+
     # --- display ----------------------------------------------------------------------------------
 
     @property
     def activations(self) -> list[str]:
         """Activation name of each block after the input."""
         return [b.activation for b in self.blocks[1:]]
+
+    def _repr_html_(self) -> str:
+        """Notebooks show the network as a diagram (units, activations, weights) above its repr."""
+        from html import escape
+
+        from .diagram import network_svg
+
+        return f"<div>{network_svg(self)}<pre>{escape(repr(self))}</pre></div>"
 
     def __repr__(self) -> str:
         chain = all(e.source + 1 == e.target and e.mask is None for e in self.edges) and len(self.edges) == len(

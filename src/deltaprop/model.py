@@ -130,6 +130,51 @@ class Model:
     def n_features(self) -> int:
         return self.network.n_inputs
 
+    def summary(self) -> dict:
+        """What the model is, in a few lines: task, classes or targets, inputs, network, training, metrics.
+
+        Returns
+        -------
+        dict of str -> str
+            The rows that ``repr`` and notebooks show (never the whole history).
+        """
+        def listed(items, most=8):
+            items = [str(v) for v in items]
+            return ", ".join(items[:most]) + (f", ... ({len(items) - most} more)" if len(items) > most else "")
+
+        rows = {"task": self.task}
+        if self.classes is not None:
+            rows["classes"] = f"{len(self.classes)}: {listed(self.classes)}"
+        if self.target_names:
+            rows["target"] = listed(self.target_names)
+        names = self.feature_names or [f"x{i + 1}" for i in range(self.n_features)]
+        scaled = "standardised with the training rows' mean and standard deviation" if self.scaler is not None \
+            else "used as given"
+        rows["inputs"] = f"{self.n_features} ({listed(names)}), {scaled}"
+        rows["network"] = repr(self.network)
+        h = self.history
+        if h is not None and len(h):
+            rows["training"] = (f"{len(h)} epochs, J {h.records[0]['cost']:.4g} -> {h.records[-1]['cost']:.4g}"
+                                + (f", best epoch {h.best_epoch}" if h.best_epoch is not None else "")
+                                + (f", stopped: {h.stopped}" if h.stopped else ""))
+        if self.metrics:
+            rows["metrics"] = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                        for k, v in self.metrics.items() if not isinstance(v, (dict, list)))
+        return rows
+
+    def __repr__(self) -> str:
+        what = "" if self.classes is None else f" into {len(self.classes)} classes"
+        epochs = "" if self.history is None else f", {len(self.history)} epochs"
+        return f"Model({self.task}{what}, {self.n_features} inputs, {self.network!r}{epochs})"
+
+    def _repr_html_(self) -> str:
+        """Notebooks show the summary as a small table (``model.history`` shows the learning curve)."""
+        from html import escape
+
+        cells = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{escape(k)}</th>"
+                        f"<td style='text-align:left'>{escape(v)}</td></tr>" for k, v in self.summary().items())
+        return f"<table class='dp-model'>{cells}</table>"
+
     def inputs(self, X) -> np.ndarray:
         """Checked, scaled inputs in the network's dtype."""
         X = as_matrix(X, name="X", n_cols=self.n_features, dtype=np.float64)

@@ -3,9 +3,12 @@ renders in a real headless browser with its diagram, equations, highlighting and
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 import numpy as np
@@ -13,6 +16,7 @@ import pytest
 
 import deltaprop as dp
 from deltaprop.explain.render import num
+from deltaprop.model import Model, Scaler, encode_labels
 from conftest import random_dag
 
 
@@ -227,3 +231,265 @@ def test_cli_explain(tmp_path, capsys):
     assert "<svg" in html and "<math" in html and "example 2 of 2" in html
     assert main(["explain", str(model), iris, "--target", "species", "--row", "999"]) == 2
     assert "has data rows 1..150" in capsys.readouterr().err
+
+
+# --- the three forms say the same thing -------------------------------------------------------------------
+
+_SYMBOLS = {"δ": "delta", "Δ": "Delta", "∂": "d", "∑": "sum", "′": "'", "λ": "lambda", "\u2062": "", "·": "", "×": ""}
+
+
+def _canon(s: str) -> str:
+    """One spelling for every form: no spaces, no multiplication marks (juxtaposition is a product)."""
+    for a, b in _SYMBOLS.items():
+        s = s.replace(a, b)
+    return re.sub(r"\s+", "", s).replace("^", "")
+
+
+def _latex_to_text(s: str) -> str:
+    s = s.strip().strip("$")
+    for a, b in [(r"\begin{aligned}", ""), (r"\end{aligned}", ""), ("&", ""), ("\\\\", " ")]:
+        s = s.replace(a, b)
+    while r"\frac{" in s:  # \frac{A}{B} -> A/B, braces balanced
+        start = s.index(r"\frac{")
+        groups, i = [], start + len(r"\frac")
+        for _ in range(2):
+            depth, j = 0, i
+            while True:
+                depth += {"{": 1, "}": -1}.get(s[j], 0)
+                if depth == 0:
+                    break
+                j += 1
+            groups.append(s[i + 1:j])
+            i = j + 1
+        s = s[:start] + groups[0] + "/" + groups[1] + s[i:]
+    s = re.sub(r"\\sum_\{(\w+)\}", r"sum_\1", s)
+    s = re.sub(r"\\(?:text|mathrm|mathit)\{([^{}]*)\}", r"\1", s)
+    for a, b in [(r"\delta", "delta"), (r"\Delta", "Delta"), (r"\partial", "d"), (r"\Big[", "["), (r"\Big]", "]"),
+                 (r"\cdot", ""), (r"\,", ""), (r"\ ", " "), (r"\lambda", "lambda"), (r"\ldots", "..."), (r"\to", "->")]:
+        s = s.replace(a, b)
+    previous = None
+    while previous != s:
+        previous = s
+        s = re.sub(r"_\{([^{}]*)\}", r"_\1", s)
+        s = re.sub(r"\^\{([^{}]*)\}", r"\1", s)
+    return _canon(s.replace("{", "").replace("}", ""))
+
+
+def _mathml_to_text(el) -> str:
+    tag = el.tag.split("}")[-1]
+    kids = list(el)
+    if tag in ("mi", "mn", "mo", "mtext"):
+        return el.text or ""
+    parts = [_mathml_to_text(k) for k in kids]
+    if tag == "msub":
+        return parts[0] + "_" + parts[1]
+    if tag == "msup":
+        return parts[0] + parts[1]
+    if tag == "msubsup":
+        return parts[0] + parts[2] + "_" + parts[1]
+    if tag == "mfrac":
+        return parts[0] + "/" + parts[1]
+    if tag == "munder":
+        return parts[0] + "_" + parts[1]
+    return "".join(parts)
+
+
+def _equations_text(text: str) -> list:
+    body = text[text.index("\n1. Forward pass"):text.index("\n4. Gradients")]
+    eqs = []
+    for line in body.splitlines():
+        if re.match(r"^ {3,}= ", line) and eqs:
+            eqs[-1] += line
+        elif re.match(r"^  [^ (]", line) and " = " in line:
+            eqs.append(line)
+    return [_canon(e) for e in eqs]
+
+
+def _equations_markdown(md: str) -> list:
+    body = md[md.index("### 1. Forward pass"):md.index("### 4. Gradients")]
+    return [_latex_to_text(line) for line in body.splitlines() if line.startswith("$$")]
+
+
+def _equations_html(page: str) -> list:
+    eqs = []
+    for section in re.findall(r"<section class='step[^']*' [^>]*data-kind='(?:forward|output|hidden)'.*?</section>",
+                              page, flags=re.S):
+        for block in section.split("<div class='eq'>")[1:]:
+            maths = re.findall(r"<math.*?</math>", block.split("</div></div>")[0] + "</div>", flags=re.S)
+            eqs.append(_canon("".join(_mathml_to_text(ET.fromstring(m)) for m in maths)))
+    return eqs
+
+
+def _gradient_rows(text, md, page):
+    t = [line for line in text[text.index("\n4. Gradients"):text.index("\n5. Check")].splitlines()[2:] if line.strip()]
+    spans = [m.span() for m in re.finditer(r"-+", t[1])]  # the columns, from the rule under the header
+    rows_t = [[line[spans[n][0]:(spans[n + 1][0] if n + 1 < len(spans) else len(line))].strip()
+               for n in range(len(spans))] for line in t[2:]]
+    rows_m = [[c.strip() for c in line.strip("|").split("|")] for line in
+              md[md.index("### 4. Gradients"):md.index("### 5. Check")].splitlines() if line.startswith("| $")]
+    table = page[page.index("<table id='gradients'>"):]
+    rows_h = [re.findall(r"<td>(.*?)</td>", r) for r in re.findall(r"<tr data-kind.*?</tr>", table[:table.index("</table>")])]
+    return [r[1:] for r in rows_t], [r[1:] for r in rows_m], [r[1:] for r in rows_h]
+
+
+@pytest.mark.parametrize("notation", ["ufldl", "aima"])
+@pytest.mark.parametrize("kind", ["layered", "graph", "dag"])
+def test_text_markdown_and_html_state_the_same_equations(kind, notation):
+    net = NETS[kind]()
+    X, Y = _data(net, 2 if kind == "dag" else 1, np.random.default_rng(7))
+    ex = dp.explain(net, X, Y, notation=notation)
+    text, md, page = ex.to_text(), ex.to_markdown(), ex.to_html()
+    in_text, in_md, in_html = _equations_text(text), _equations_markdown(md), _equations_html(page)
+    n_computing = sum(b.units for b in net.blocks[1:])
+    assert len(in_text) >= 3 * n_computing * ex.m  # z, a and at least one delta equation per unit and example
+    assert in_text == in_md, next((a, b) for a, b in zip(in_text, in_md) if a != b)
+    assert in_text == in_html, next((a, b) for a, b in zip(in_text, in_html) if a != b)
+    rows_t, rows_m, rows_h = _gradient_rows(text, md, page)
+    assert rows_t == rows_m == rows_h and len(rows_t) == len(ex.grads)
+    # the chain rule, with a number for every factor, for every hidden delta
+    delta = "delta" if notation == "ufldl" else "Delta"
+    hidden = [d for d in ex.deltas if d.output_part is None]
+    chain = [e for e in in_text if e.startswith(_canon(ex.notation.value("delta", hidden[0].unit).text) + "=d")
+             or e.startswith(_canon(ex.notation.value("delta", hidden[0].unit).text) + "=-d")]
+    assert chain, f"no chain-rule step for the first hidden {delta}"
+
+
+def test_the_chain_rule_is_written_out_with_numbers():
+    net = dp.Network.layered([2, 3, 2], hidden="sigmoid", output="sigmoid", seed=3)
+    text = dp.explain(net, [1.0, 0.5], [0.0, 1.0]).to_text()
+    assert "delta(2)_1 = dJ/dz(2)_1 = dJ/dz(3)_1 · dz(3)_1/dz(2)_1 + dJ/dz(3)_2 · dz(3)_2/dz(2)_1" in text
+    assert "= delta(3)_1 · W(2)_11 f'(z(2)_1) + delta(3)_2 · W(2)_21 f'(z(2)_1)" in text
+    assert "= (0.09647) · (-0.045896)(0.16471) + (-0.14166) · (-0.8464)(0.16471) = 0.01902" in text
+    assert "dz(l+1)_j/dz(l)_i = W(l)_ji f'(z(l)_i)" in text  # the general step, once
+    aima = dp.explain(_graph(), [[0.3, -0.7]], [[1.0]], notation="aima").to_text()
+    # AIMA's sign convention throughout: Delta = -dE/d(in), and the sum runs over every unit h1 feeds
+    assert ("Delta_h1 = -dE/d(in_h1) = (-dE/d(in_h2)) · d(in_h2)/d(in_h1) + (-dE/d(in_o)) · d(in_o)/d(in_h1)"
+            in aima)
+    assert "= Delta_h2 · w_h1,h2 g'(in_h1) + Delta_o · w_h1,o g'(in_h1)" in aima
+
+
+def test_aima_notation_writes_its_numbers_in_the_order_of_its_symbols():
+    net = _graph()
+    ex = dp.explain(net, [[0.3, -0.7]], [[1.0]], notation="aima")
+    text = ex.to_text()
+    d = next(d for d in ex.deltas if d.output_part is not None)
+    # Delta_o = g'(in_o)(t_o - a_o), and the numbers in that order: (g')(t - a)
+    assert f"= ({num(d.fprime[0])})({num(d.y[0])} - {num(d.h[0])}) = {num(-d.delta[0])}" in text
+    assert "(E(p + 1e-5) - E(p - 1e-5)) / 2e-5" in text and "(J(p" not in text
+    derivation = text[text.index("1. Forward pass"):text.index("4. Gradients")]
+    assert "y_" not in derivation and "t_o" in derivation  # AIMA's targets are t
+    md = ex.to_markdown()
+    assert r"\Delta_{o} = g'(\mathit{in}_{o})(t_{o} - a_{o}) = (" in md
+
+
+def test_markdown_writes_the_indices_and_numbers_of_every_delta():
+    net = dp.Network.layered([2, 2, 1], seed=0)
+    net.W[0][...] = [[0.1, 0.2], [0.3, -0.1]]
+    net.b[0][...] = [0.0, 0.1]
+    net.W[1][...] = [[0.5, -0.4]]
+    net.b[1][...] = [0.2]
+    md = dp.explain(net, [1.0, 2.0], [1.0]).to_markdown()
+    assert r"$$\delta^{(3)}_{1} = -(y_{1} - a^{(3)}_{1})\,f'(z^{(3)}_{1}) = -(1 - 0.57231)(0.24477) = -0.10469$$" in md
+    hidden = next(line for line in md.splitlines() if line.startswith(r"$$\delta^{(2)}_{1} = f'"))
+    assert r"= (0.235)\Big[(0.5)(-0.10469)\Big] = (0.235)(-0.052343) = -0.012301$$" in hidden
+    assert " x -" not in md and r"\times -" not in md  # every negative factor in parentheses
+
+
+def test_the_example_is_stated_at_the_top_of_every_form():
+    net = dp.Network.layered([2, 3, 2], hidden="sigmoid", output="sigmoid", seed=3)
+    ex = dp.explain(net, [1.0, 0.5], [0.0, 1.0])
+    text, md, page = ex.to_text(), ex.to_markdown(), ex.to_html()
+    for form in (text, md, page):
+        head = form[:form.index("1. Forward pass")]
+        assert "x = a(1) = (1, 0.5)" in head and "y = (0, 1)" in head and "2-3-2" in head and "squared" in head
+    aima = dp.explain(net, [1.0, 0.5], [0.0, 1.0], notation="aima").to_text()
+    head = aima[:aima.index("1. Forward pass")]
+    assert "a_x1 = 1, a_x2 = 0.5" in head and "t_o1 = 0, t_o2 = 1" in head
+
+
+def _small_model():
+    rng = np.random.default_rng(0)
+    raw = rng.normal(loc=[10.0, -3.0, 0.5], scale=[2.0, 0.5, 0.1], size=(40, 3))
+    labels = np.where(raw[:, 0] > 10, "big", "small").astype(object)
+    labels[:5] = "odd"
+    scaler = Scaler.fit(raw)
+    Y, classes = encode_labels(labels)
+    net = dp.Network.layered([3, 4, 3], hidden="tanh", output="softmax", cost="cross_entropy", seed=1)
+    dp.train(net, scaler.transform(raw), Y, epochs=5, seed=0)
+    return Model(net, "classification", classes, feature_names=["length", "depth", "ratio"], scaler=scaler), raw, labels
+
+
+def test_explain_takes_a_model_with_a_raw_row_and_a_label():
+    model, raw, labels = _small_model()
+    ex = dp.explain(model, raw[7], labels[7])
+    plain = dp.explain(model.network, model.inputs(raw[7:8]), model.targets([labels[7]]))
+    assert ex.J == pytest.approx(plain.J, rel=1e-12)
+    np.testing.assert_allclose([g.total for g in ex.grads], [g.total for g in plain.grads], rtol=1e-12)
+    x = (raw[7] - model.scaler.mean) / model.scaler.scale
+    for form in (ex.to_text(), ex.to_markdown(), html.unescape(ex.to_html())):
+        head = form[:form.index("1. Forward pass")]
+        assert f"length = {num(raw[7, 0])}" in head and f"ratio = {num(raw[7, 2])}" in head  # as given, by name
+        assert f"({num(raw[7, 1])} - {num(model.scaler.mean[1])}) / {num(model.scaler.scale[1])} = {num(x[1])}" in head
+        assert f"the label {labels[7]!r}" in head and "(big, odd, small)" in head  # the classes, in output order
+        assert "y = (" + ", ".join(num(v) for v in model.targets([labels[7]])[0]) + ")" in head
+    two = dp.explain(model, raw[:2], labels[:2], notation="aima")
+    assert two.m == 2 and "example 2 of 2:" in two.to_text()
+    with pytest.raises(ValueError, match="labels not seen in training: 'huge'"):
+        dp.explain(model, raw[0], "huge")
+    with pytest.raises(ValueError, match="y has 1 labels for 2 rows of x"):
+        dp.explain(model, raw[:2], "big")
+    with pytest.raises(ValueError, match="x has 2 features, but the network was built for 3"):
+        dp.explain(model, raw[0, :2], "big")
+
+
+def test_notebooks_display_explanations_networks_models_and_histories():
+    model, raw, labels = _small_model()
+    ex = dp.explain(model, raw[3], labels[3])
+    html = ex._repr_html_()
+    assert html.startswith("<div class='dp-explain'") and "<script>" in html and "<html" not in html
+    assert ex._repr_markdown_() == ex.to_markdown()
+    assert repr(ex).startswith("Explanation(1 example, UFLDL's notation, network 3-4-3") and "\n" not in repr(ex)
+    svg = model.network._repr_html_()
+    assert svg.count("<circle") == 10 and "<svg" in svg and "tanh" in svg
+    history = dp.train(model.network, model.inputs(raw), model.targets(labels), epochs=30, seed=0,
+                       validation_split=0.25)
+    model.history = history
+    assert len(repr(model)) < 300 and "records" not in repr(model) and f"{len(history)} epochs" in repr(model)
+    assert "<table" in model._repr_html_() and "big, odd, small" in model._repr_html_()
+    curve = history._repr_html_()
+    assert curve.count("<polyline") == 2 and "validation J" in curve  # training and validation J
+    assert repr(history).startswith(f"History({len(history)} epochs, cost ")
+
+
+def test_a_wide_block_is_drawn_with_an_ellipsis():
+    from deltaprop.core.diagram import Diagram
+
+    net = dp.Network.layered([4, 64, 3], seed=0)
+    d = Diagram.of(net)
+    assert [i for j, i in d.positions if j == 1] == [0, 1, 2, 3, 60, 61, 62, 63]
+    assert d.ellipses[1][2] == 56 and d.height < 800
+    assert len(d.edges) == 4 * 8 + 8 * 3
+    assert d.anchor((1, 30)) == "ellipsis-1" and d.anchor((1, 63)) == "unit-1-63"
+
+
+def test_unit_edges_lists_every_edge_with_its_weight():
+    net = _graph()
+    edges = net.unit_edges
+    assert len(edges) == 7
+    for source, target, w in edges:
+        assert w == net.weight(source, target)
+    assert {(s.name, t.name) for s, t, _ in edges} == {("x1", "h1"), ("x2", "h1"), ("x1", "h2"), ("h1", "h2"),
+                                                        ("h1", "o"), ("h2", "o"), ("x2", "o")}
+
+
+def test_no_reader_facing_text_says_seed_for_the_sources():
+    """The sources are UFLDL's tutorial and AIMA's textbook; 'seed' means only the random seed."""
+    root = os.path.join(os.path.dirname(__file__), "..")
+    texts = {name: open(os.path.join(root, name), encoding="utf-8").read()
+             for name in ("README.md", "docs/tutorial.md", "docs/learner.ipynb")}
+    net = dp.Network.layered([2, 3, 2], seed=0)
+    ex = dp.explain(net, [1.0, 0.5], [0.0, 1.0])
+    texts.update(text=ex.to_text(), markdown=ex.to_markdown(), html=ex.to_html(), doc=dp.explain.__doc__)
+    for name, text in texts.items():
+        for jargon in ("seed 000", "seed 001", "the seed's", "seed learner", "seeds' own"):
+            assert jargon not in text.lower(), (name, jargon)

@@ -16,9 +16,10 @@ import numpy as np
 from ..core import Network
 from ..core.checks import as_matrix, as_targets
 from ..gradcheck import gradcheck
+from ..model import Model
 from .notation import Notation
 
-__all__ = ["Explanation", "explain", "Term", "UnitForward", "UnitDelta", "ParamGrad"]
+__all__ = ["Explanation", "Example", "explain", "Term", "UnitForward", "UnitDelta", "ParamGrad"]
 
 MAX_FD_PARAMS = 5000  # larger networks are explained without finite differences
 
@@ -58,6 +59,7 @@ class UnitDelta:
     rule: str
     h: np.ndarray | None = None
     y: np.ndarray | None = None
+    column: int | None = None  # an output unit's column of Y
 
 
 @dataclass
@@ -73,6 +75,40 @@ class ParamGrad:
     numeric: float | None
     rel_error: float | None
     index: int  # position in net.params
+
+
+@dataclass
+class Example:
+    """The examples explained, as given and as the network sees them.
+
+    Attributes
+    ----------
+    feature_names : list of str
+        One per input: a model's column names, else the input units' names (x1, x2, ...).
+    output_names : list of str
+        What each column of Y is: a class, P(class) for one sigmoid output, a target's name, or y1, y2, ...
+    raw : ndarray of shape (m, n_inputs) or None
+        A model's rows before standardisation (None for a bare network: X is the raw input).
+    mean, scale : ndarray of shape (n_inputs,) or None
+        The model's standardisation x = (raw - mean) / scale.
+    labels : list or None
+        A model's targets as given: one class label (classification) or one row of raw values
+        (regression) per example.
+    classes : list or None
+        A classification model's classes, in the order of its outputs.
+    target_mean, target_scale : ndarray or None
+        A regression model's target standardisation y = (raw - mean) / scale.
+    """
+
+    feature_names: list
+    output_names: list
+    raw: np.ndarray | None = None
+    mean: np.ndarray | None = None
+    scale: np.ndarray | None = None
+    labels: list | None = None
+    classes: list | None = None
+    target_mean: np.ndarray | None = None
+    target_scale: np.ndarray | None = None
 
 
 @dataclass
@@ -94,10 +130,23 @@ class Explanation:
     max_rel_error: float | None
     tol: float = 1e-6
     notes: list = field(default_factory=list)
+    example: Example | None = None
 
     @property
     def m(self) -> int:
         return self.X.shape[0]
+
+    def forward_value(self, unit, what: str, example: int) -> float:
+        """One example's z or a of a unit (block, index)."""
+        if getattr(self, "_forward_at", None) is None:
+            self._forward_at = {uf.unit: uf for uf in self.forward}
+        return float(np.atleast_1d(getattr(self._forward_at[tuple(unit)], what))[example])
+
+    def delta_value(self, unit, example: int) -> float:
+        """One example's delta (UFLDL's sign) of a computing unit (block, index)."""
+        if getattr(self, "_delta_at", None) is None:
+            self._delta_at = {d.unit: d for d in self.deltas}
+        return float(self._delta_at[tuple(unit)].delta[example])
 
     @property
     def passed(self) -> bool | None:
@@ -122,6 +171,25 @@ class Explanation:
     def __str__(self) -> str:
         return self.to_text()
 
+    def __repr__(self) -> str:
+        shape = "-".join(str(b.units) for b in self.net.blocks)
+        who = "UFLDL's" if self.notation.kind == "ufldl" else "AIMA's"
+        check = ("not checked" if self.max_rel_error is None else
+                 f"{'every gradient agrees' if self.passed else 'SOME GRADIENTS DISAGREE'} "
+                 f"(largest relative error {self.max_rel_error:.1e})")
+        return (f"Explanation({self.m} example{'s' if self.m > 1 else ''}, {who} notation, network {shape}, "
+                f"{self.notation.cost} = {self.J:.5g}, {check})")
+
+    def _repr_html_(self) -> str:
+        """Notebooks show the step-through page (its script runs where the notebook is trusted;
+        elsewhere every step is still there to read)."""
+        from .html import to_html_fragment
+
+        return to_html_fragment(self)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
 
 class ExplainCheckError(RuntimeError):
     """An explanation's number, rebuilt from its defining sum, disagrees with the engine's.
@@ -139,16 +207,57 @@ def _agree(rebuilt, engine, what: str, tol: float = 1e-9) -> None:
         raise ExplainCheckError(f"explain: {what} rebuilt from its sum differs from the engine's by {worst:.3g}")
 
 
-def explain(net: Network, x, y, notation: str = "ufldl", *, sample_weight=None, check: bool = True) -> Explanation:
+def _output_unit_names(net) -> list:
+    """The output units' names, in the order of Y's columns."""
+    names = [""] * net.n_outputs
+    for j, cols in net.layout.outputs:
+        for i, c in enumerate(np.arange(net.n_outputs)[cols]):
+            names[int(c)] = net.unit_map.name(j, i)
+    return names
+
+
+def _model_example(model: Model, x, y):
+    """(X, Y, Example) for a model's raw row(s) and label(s)."""
+    raw = as_matrix(x, name="x", n_cols=model.n_features, dtype=np.float64)
+    X = raw if model.scaler is None else model.scaler.transform(raw)
+    net = model.network
+    names = list(model.feature_names) if model.feature_names else [net.unit_map.name(0, i)
+                                                                     for i in range(net.n_inputs)]
+    if model.task == "classification":
+        labels = [y] if np.ndim(y) == 0 else list(np.asarray(y, dtype=object).ravel())
+        if len(labels) != raw.shape[0]:
+            raise ValueError(f"y has {len(labels)} labels for {raw.shape[0]} rows of x; give one class label per row")
+        labels = [v.item() if isinstance(v, np.generic) else v for v in labels]
+        Y = model.targets(np.array(labels, dtype=object))
+        classes = list(model.classes or [])
+        outputs = ([f"P({classes[1]})"] if net.n_outputs == 1 and len(classes) == 2
+                   else [str(c) for c in classes][: net.n_outputs])
+        return X, Y, Example(names, outputs, raw, None if model.scaler is None else model.scaler.mean,
+                             None if model.scaler is None else model.scaler.scale, labels, classes)
+    rows = np.asarray(y, dtype=np.float64).reshape(raw.shape[0], -1)
+    Y = model.targets(rows)
+    outputs = list(model.target_names) if model.target_names and len(model.target_names) == net.n_outputs \
+        else _output_unit_names(net)
+    ts = model.target_scaler
+    return X, Y, Example(names, outputs, raw, None if model.scaler is None else model.scaler.mean,
+                         None if model.scaler is None else model.scaler.scale, [list(r) for r in rows], None,
+                         None if ts is None else ts.mean, None if ts is None else ts.scale)
+
+
+def explain(net: Network | Model, x, y, notation: str = "ufldl", *, sample_weight=None,
+            check: bool = True) -> Explanation:
     """Explain backprop on (x, y) number by number, in the textbook's notation.
 
     Parameters
     ----------
-    net : Network
-        Layered, block DAG or compiled unit graph; explained through a float64 copy.
+    net : Network or Model
+        Layered, block DAG or compiled unit graph; explained through a float64 copy. A
+        :class:`~deltaprop.Model` takes raw rows and labels: the explanation states them,
+        their standardisation and the classes, then follows the network on the scaled row.
     x : array-like of shape (n_inputs,) or (m, n_inputs)
-        One example or a small batch.
+        One example or a small batch (raw feature values for a Model).
     y : array-like of shape (n_outputs,) or (m, n_outputs)
+        Targets; for a classification Model, one class label (or one per row).
     notation : {"ufldl", "aima"}, default "ufldl"
         UFLDL's W, b, z, a, delta, f, J or AIMA's w, in, a, Delta, g, E.
     sample_weight : array-like of shape (m,), optional
@@ -169,8 +278,14 @@ def explain(net: Network, x, y, notation: str = "ufldl", *, sample_weight=None, 
     >>> print(ex.to_text().splitlines()[0])
     deltaprop explain: backpropagation on 1 example, in UFLDL's notation
     """
+    example = None
+    if isinstance(net, Model):
+        if np.ndim(x) == 1:
+            x = np.reshape(x, (1, -1))
+        x, y, example = _model_example(net, x, y)
+        net = net.network
     if not isinstance(net, Network):
-        raise ValueError(f"net must be a deltaprop Network, got {type(net).__name__}")
+        raise ValueError(f"net must be a deltaprop Network or Model, got {type(net).__name__}")
     nota = Notation(notation, net)
     x = np.asarray(x)
     y = np.asarray(y)
@@ -178,6 +293,8 @@ def explain(net: Network, x, y, notation: str = "ufldl", *, sample_weight=None, 
         x = x.reshape(1, -1)
     if y.ndim == 1 and x.shape[0] == 1 and net.n_outputs != 1:
         y = y.reshape(1, -1)
+    if example is None:
+        example = Example([net.unit_map.name(0, i) for i in range(net.n_inputs)], _output_unit_names(net))
     net64 = net.copy(dtype="float64")
     layout = net64.layout
     for j, _ in layout.outputs:
@@ -231,18 +348,18 @@ def explain(net: Network, x, y, notation: str = "ufldl", *, sample_weight=None, 
                     terms.append(Term((j, i), (s, r), w, tr.delta[s][:, r], w * tr.delta[s][:, r], (e, r, i)))
             total = sum((t.product for t in terms), np.zeros(m)) if terms else None
             fprime = act.fprime(tr.z[j][:, i:i + 1], tr.a[j][:, i:i + 1])[:, 0] if act.elementwise else None
-            output_part = h = yy = None
+            output_part = h = yy = col = None
             rule = "hidden"
             if j in out_cols:
                 cols = out_cols[j]
-                col = (np.arange(cols.start, cols.stop) if isinstance(cols, slice) else cols)[i]
+                col = int((np.arange(cols.start, cols.stop) if isinstance(cols, slice) else cols)[i])
                 h, yy = tr.a[j][:, i], Y[:, col]
                 rule = net64.cost.output_rule(act)
                 hidden_part = fprime * total if (total is not None and fprime is not None) else 0.0
                 output_part = tr.delta[j][:, i] - hidden_part
             elif fprime is not None:
                 _agree(fprime * total, tr.delta[j][:, i], f"delta of {nota.unit_name((j, i))}")
-            deltas.append(UnitDelta((j, i), tr.delta[j][:, i], fprime, terms, total, output_part, rule, h, yy))
+            deltas.append(UnitDelta((j, i), tr.delta[j][:, i], fprime, terms, total, output_part, rule, h, yy, col))
 
     # 4. gradients: the mean of a_j delta_i, plus lambda W_ij; the central difference beside it
     grads = []
@@ -288,4 +405,4 @@ def explain(net: Network, x, y, notation: str = "ufldl", *, sample_weight=None, 
     if check and not do_fd:
         notes.append(f"finite differences skipped: the network has more than {MAX_FD_PARAMS} parameters")
     return Explanation(net64, nota, X, Y, weights, tr.cost, tr.cost - decay_cost, decay_cost, tr.losses, forward,
-                       deltas, grads, max_err, notes=notes)
+                       deltas, grads, max_err, notes=notes, example=example)

@@ -58,7 +58,8 @@ def symbol(base: str, sub: str | None = None, sup: str | None = None) -> Sym:
     """base_sub^(sup) as text, LaTeX and MathML: symbol('z', '1', '2') is z^(2)_1."""
     text = base + (f"({sup})" if sup is not None else "") + (f"_{sub}" if sub is not None else "")
     lb = _latex_base(base)
-    latex = lb + (f"^{{({sup})}}" if sup is not None else "") + (f"_{{{sub}}}" if sub is not None else "")
+    lsup = None if sup is None else sup.replace("->", r"\to ")
+    latex = lb + (f"^{{({lsup})}}" if sup is not None else "") + (f"_{{{sub}}}" if sub is not None else "")
     return Sym(text, latex, _sub_sup(base, sub, sup))
 
 
@@ -80,7 +81,7 @@ class Notation:
         return {units.location(u): u.name if hasattr(u, "name") else str(u) for u in units.units}
 
     def layer(self, j: int) -> str:
-        return str(j + 1)  # the seed counts the input as layer 1
+        return str(j + 1)  # UFLDL's tutorial counts the input as layer 1
 
     # --- symbols ---------------------------------------------------------------------------------
 
@@ -100,6 +101,12 @@ class Notation:
             return symbol("W", f"{i + 1}{p + 1}" if max(i, p) < 9 else f"{i + 1},{p + 1}", sup)
         return symbol("w", f"{self.names[source]},{self.names[target]}")
 
+    def target(self, unit, column: int) -> Sym:
+        """The target of an output unit: UFLDL's y_i (i its column of Y), AIMA's t_k."""
+        if self.kind == "ufldl":
+            return symbol("y", str(column + 1))
+        return symbol("t", self.names[unit])
+
     def bias(self, target) -> Sym:
         j, i = target
         if self.kind == "ufldl":
@@ -113,6 +120,10 @@ class Notation:
     @property
     def cost(self) -> str:
         return "J" if self.kind == "ufldl" else "E"
+
+    @property
+    def target_letter(self) -> str:
+        return "y" if self.kind == "ufldl" else "t"
 
     @property
     def rate(self) -> str:

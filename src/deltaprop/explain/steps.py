@@ -239,7 +239,7 @@ def _output_rows(ex, d, k: int):
     fp = [prime(nota.f)] + paren([_value(ex, "z", u)])
     res = [op("="), number((d.output_part * s)[k], kind, u, k)]
     aima = nota.kind == "aima"
-    diff = paren([y, op("-"), a]) if aima else paren([y, op("-"), a])
+    diff = paren([y, op("-"), a])  # (y - a): UFLDL writes -(y - a) f'(z), AIMA g'(in)(t - a)
     if d.rule == "squared-identity":
         sym_row = (fp + [op("")] + diff + [op("="), y, op("-"), a]) if aima else \
             ([op("neg")] + diff + [op(" ")] + fp + [op("="), a, op("-"), y])

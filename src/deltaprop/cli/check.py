@@ -89,8 +89,7 @@ def cmd_explain(args) -> int:
         if bad:
             raise UsageError(f"--row {bad[0]}: {args.data} has data rows 1..{len(ds.X)}")
         idx = np.array(rows) - 1
-        net = model.network
-        x, y = model.inputs(ds.X[idx]), model.targets(ds.y[idx])
+        net, x, y = model, ds.X[idx], ds.y[idx]  # the raw rows and labels: the page states them, then scales
     ex = explain(net, x, y, notation=args.notation)
     text = {"text": ex.to_text, "markdown": ex.to_markdown, "html": ex.to_html}[args.format]()
     if args.out:

@@ -10,7 +10,7 @@ import deltaprop as dp
 from deltaprop.core import compiled as online
 from conftest import HIDDEN
 
-pytestmark = pytest.mark.skipif(not online.available(), reason="Numba is not installed")
+needs_numba = pytest.mark.skipif(not online.available(), reason="Numba is not installed")
 
 PAIRS = [(act, "squared") for act in HIDDEN] + [("sigmoid", "cross_entropy"), ("softmax", "cross_entropy")]
 
@@ -19,6 +19,7 @@ def _numpy_only(monkeypatch):
     monkeypatch.setattr(online, "eligible", lambda *a, **k: False)
 
 
+@needs_numba
 @pytest.mark.parametrize("output,cost", PAIRS)
 @pytest.mark.parametrize("hidden", HIDDEN)
 def test_compiled_epoch_equals_the_numpy_loop(hidden, output, cost, monkeypatch):
@@ -41,6 +42,7 @@ def test_compiled_epoch_equals_the_numpy_loop(hidden, output, cost, monkeypatch)
     assert a.training_state.optimizer.t == b.training_state.optimizer.t == 180
 
 
+@needs_numba
 def test_not_used_where_it_would_differ(monkeypatch):
     def refuse(*a, **k):
         raise AssertionError("the compiled kernel ran")
@@ -66,6 +68,7 @@ def test_not_used_where_it_would_differ(monkeypatch):
     dp.train(g.compile(seed=0), X[:, :1], Y[:, :1], optimizer="sgd", batch_size=1, epochs=1)  # a unit graph
 
 
+@needs_numba
 def test_divergence_inside_the_kernel():
     rng = np.random.default_rng(1)
     net = dp.Network.layered([5, 8, 1], hidden="relu", output="identity", seed=0)
@@ -73,3 +76,35 @@ def test_divergence_inside_the_kernel():
         dp.train(net, rng.normal(size=(200, 5)) * 10, rng.normal(size=200) * 1e3, optimizer="sgd",
                  learning_rate=10.0, batch_size=1, epochs=1)
     assert np.isfinite(net.params).all()
+
+
+def test_without_numba_the_numpy_path_runs_and_says_so_once():
+    """Where Numba cannot be imported, training falls back to NumPy and warns once which path it takes."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, warnings\n"
+        "sys.modules['numba'] = None  # import numba now raises ImportError\n"
+        "import numpy as np, deltaprop as dp\n"
+        "from deltaprop.core import compiled\n"
+        "assert not compiled.available() and compiled.describe().startswith('NumPy only'), compiled.describe()\n"
+        "rng = np.random.default_rng(0)\n"
+        "X, Y = rng.normal(size=(30, 3)), rng.normal(size=(30, 1))\n"
+        "with warnings.catch_warnings(record=True) as seen:\n"
+        "    warnings.simplefilter('default')\n"
+        "    for _ in range(3):\n"
+        "        net = dp.Network.layered([3, 4, 1], output='identity', seed=0)\n"
+        "        dp.train(net, X, Y, optimizer='sgd', batch_size=1, epochs=2, metric=None)\n"
+        "notes = [w for w in seen if issubclass(w.category, compiled.PerformanceWarning)]\n"
+        "assert len(notes) == 1, [str(w.message) for w in seen]\n"
+        "assert 'NumPy path' in str(notes[0].message) and 'pip install numba' in str(notes[0].message)\n"
+        "assert np.isfinite(net.params).all()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+@needs_numba
+def test_describe_names_the_path():
+    assert online.describe().startswith("compiled kernels (Numba ")

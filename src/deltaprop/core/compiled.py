@@ -1,35 +1,57 @@
 """AIMA's online rule, compiled: one example at a time, w_ik := w_ik + eta a_i Delta_k.
 
 With batch size 1, NumPy spends microseconds per call on arrays of a few dozen numbers, so
-an epoch is all call overhead. When Numba is installed (``pip install 'deltaprop[fast]'``),
-``dp.train(optimizer="sgd", batch_size=1)`` on a layered network runs each epoch through
-this kernel instead: the same forward pass, output delta, backward pass and update as
-:mod:`deltaprop.core.backprop`, written out per unit in loops and compiled. It is used only
-where it is exactly the same algorithm (plain SGD, a layered chain without masks, activations
-and a cost that carry a kernel code, no sample weights, no per-step callbacks); everything
-else takes the NumPy path.
+an epoch is all call overhead. deltaprop depends on Numba, and ``dp.train(optimizer="sgd",
+batch_size=1)`` on a layered network runs each epoch through this kernel instead: the same
+forward pass, output delta, backward pass and update as :mod:`deltaprop.core.backprop`,
+written out per unit in loops and compiled. It is used only where it is exactly the same
+algorithm (plain SGD, a layered chain without masks, activations and a cost that carry a
+kernel code, no sample weights, no per-step callbacks); everything else takes the NumPy path.
+
+Where Numba cannot be imported (a platform without wheels, say), every network trains on the
+NumPy path; the first time that path is taken where the kernel would have run, a
+:class:`PerformanceWarning` says so. :func:`describe` says which path is in use, for a command
+line or a bug report to print.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-try:  # optional: the 'fast' extra
-    from numba import njit
-except ImportError:  # pragma: no cover - exercised where numba is missing
-    njit = None
+try:  # a core dependency; the NumPy path remains for platforms where it cannot be imported
+    from numba import __version__ as NUMBA_VERSION, njit
+    IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - exercised where numba is missing
+    njit, NUMBA_VERSION, IMPORT_ERROR = None, None, str(exc)
 
-__all__ = ["available", "eligible", "run_epoch"]
+__all__ = ["PerformanceWarning", "available", "describe", "eligible", "run_epoch"]
+
+
+class PerformanceWarning(UserWarning):
+    """A slower path is being taken than the default install would take (Numba is missing)."""
 
 
 def available() -> bool:
-    """True when Numba can be imported."""
+    """True when Numba could be imported, so the compiled kernels can run."""
     return njit is not None
 
 
+def describe() -> str:
+    """Which path training takes, in one line: ``"compiled kernels (Numba 0.61.0)"`` or
+    ``"NumPy only (Numba could not be imported: ...)"``."""
+    if available():
+        return f"compiled kernels (Numba {NUMBA_VERSION})"
+    return f"NumPy only (Numba could not be imported: {IMPORT_ERROR})"
+
+
 def eligible(net, *, plain_sgd: bool, batch_size, weights, batch_hooks, max_time) -> bool:
-    """Whether the compiled online epoch computes exactly what the NumPy loop would."""
-    if njit is None or batch_size != 1 or not plain_sgd or weights is not None or batch_hooks:
+    """Whether the compiled online epoch computes exactly what the NumPy loop would, and can run.
+
+    Where it would but Numba is missing, warns once (a :class:`PerformanceWarning`) and returns False.
+    """
+    if batch_size != 1 or not plain_sgd or weights is not None or batch_hooks:
         return False
     layout = net.layout
     if max_time is not None or net.l1 or not layout.is_chain or net.graph_spec is not None:
@@ -39,7 +61,13 @@ def eligible(net, *, plain_sgd: bool, batch_size, weights, batch_hooks, max_time
     acts = layout.activations[1:]
     if any(a.kernel_code is None for a in acts) or any(not a.elementwise for a in acts[:-1]):
         return False
-    return net.cost.kernel_kind(acts[-1]) is not None
+    if net.cost.kernel_kind(acts[-1]) is None:
+        return False
+    if not available():
+        warnings.warn(f"deltaprop is training on its NumPy path, which is much slower for batch size 1: {describe()}. "
+                      "Install Numba (pip install numba) for the compiled kernel.", PerformanceWarning, stacklevel=3)
+        return False
+    return True
 
 
 def run_epoch(net, X, Y, order, lr) -> tuple[float, int]:

@@ -1,294 +1,323 @@
-"""deltaprop's speed against scikit-learn, PyTorch and the GEMM-only bound (issue 8).
+"""deltaprop's speed against scikit-learn, PyTorch and the GEMM-only bound, each alone (issue 16).
 
-    python benchmarks/run.py                 # all four workloads, default threads and 1 thread
-    python benchmarks/run.py --workloads W1 --reps 3 --threads default
+    python benchmarks/run.py                  # everything: W1-W4 and the scaling study
+    python benchmarks/run.py --quick          # a short check: 2 reps, 0.3 s per process, 3 + 3 scaling points
+    python benchmarks/run.py --workloads W2 --reps 3 --no-scaling
 
-Workloads (float32, synthetic data from a fixed seed; W2 uses scikit-learn's digits):
-  W1 "mnist-like"  60000 x 784, 784-256-128-10, ReLU, softmax + cross-entropy, minibatch 128 SGD, one epoch
-  W2 "digits"      1797 x 64, 64-32-10, tanh, softmax + cross-entropy, minibatch 32, one epoch
-  W3 "online"      10000 x 20, 20-16-1 sigmoid everywhere, squared cost, batch size 1, one epoch
-  W4 "full batch"  60000 x 784, 784-256-10 sigmoid, squared cost + weight decay, one J and gradient
+Method. Every implementation runs in its own fresh Python process (benchmarks/worker.py), so no
+library shares its process or its thread pools with another, at its own documented defaults:
+NumPy's OpenBLAS and PyTorch with their default thread counts and PyTorch's default OpenMP wait
+policy (OMP_WAIT_POLICY, OMP_NUM_THREADS and OPENBLAS_NUM_THREADS are removed from the workers'
+environment), plus PyTorch with torch.set_num_threads(1), its best setting for small networks.
+The repetitions are interleaved across implementations (rep 1 of each, then rep 2 of each, in a
+rotating order), so slow drift of the machine is shared. In each process one warm-up run is
+followed by timed runs until --min-seconds have passed; the tables give the median over all
+timed runs of all processes, with min-max. The GEMM-only bound is the exact sequence of matrix
+products of the workload (forward, dW, delta propagation) into preallocated outputs, nothing
+else. Peak memory is what tracemalloc sees during one more run in the first repetition's process
+(NumPy reports its buffers to it; PyTorch's allocator does not, so n/a).
 
-Every method of a workload runs in this one process, interleaved rep by rep; the table gives
-medians with min-max, the ratio to the GEMM-only bound (the exact sequence of matrix products
-of one epoch into preallocated outputs, nothing else) and GFLOP/s of those products. Peak
-memory is what tracemalloc sees allocated during one more, separate run (tracing slows every
-allocation, so it is never on while timing; NumPy reports its buffers to it, PyTorch's
-allocator does not, so that column says n/a). Prints Markdown for RESULTS.md.
+The scaling study times W1 on its first 10000 rows while the hidden widths (h-h/2 for h in
+64 ... 2048, batch 128) or the batch size (16 ... 1024, widths 256-128) change: deltaprop,
+PyTorch and the bound, written as a chart (--chart) and a Markdown table.
+
+The Markdown for benchmarks/RESULTS.md goes to standard output and to --out.
 """
 
 from __future__ import annotations
 
-import os
-
-# Every method shares this process (the runs are interleaved rep by rep), so no thread pool may
-# spin while another library works: PyTorch's OpenMP threads otherwise busy-wait after each op
-# and slowed deltaprop's W3 epoch from 0.28 s to 1.26 s in this process. Set before any import.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import argparse
 import datetime
-import gc
+import json
+import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
-import tracemalloc
-import warnings
 
-import numpy as np
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 
-import deltaprop as dp
-from deltaprop.core.backprop import Workspace
+import workloads as wl  # noqa: E402
 
-try:
-    import torch
-except ImportError:  # pragma: no cover
-    torch = None
-try:
-    import sklearn
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.neural_network import MLPClassifier, MLPRegressor
-except ImportError:  # pragma: no cover
-    sklearn = None
-
-
-def gemm_flops(sizes, m, *, batch):
-    """Flops of the matrix products of one pass over m examples in batches."""
-    fwd = sum(2 * a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    dW = fwd
-    dprop = sum(2 * a * b for a, b in zip(sizes[1:-1], sizes[2:]))  # no delta for the input layer
-    return m * (fwd + dW + dprop)
-
-
-def gemm_bound(X, sizes, batch, Ws):
-    """The exact matrix products of one epoch (forward, dW, delta propagation), nothing else."""
-    m, L = X.shape[0], len(Ws)
-    rng = np.random.default_rng(1)
-    cache = {}
-    for start in range(0, m, batch):
-        a0 = X[start:start + batch]
-        rows = a0.shape[0]
-        if rows not in cache:  # preallocated; deltas filled once with ordinary numbers (no subnormals)
-            cache[rows] = ([np.empty((rows, s), np.float32) for s in sizes[1:]],
-                           [rng.normal(size=(rows, s)).astype(np.float32) for s in sizes[1:]],
-                           [np.empty_like(W) for W in Ws])
-        z, d, dW = cache[rows]
-        prev = a0
-        for l in range(L):
-            np.matmul(prev, Ws[l].T, out=z[l])  # z = a W^T
-            prev = z[l]
-        for l in range(L - 1, -1, -1):
-            np.matmul(d[l].T, a0 if l == 0 else z[l - 1], out=dW[l])  # dW = delta^T a
-            if l > 0:
-                np.matmul(d[l], Ws[l], out=d[l - 1])  # delta W
-
-
-class Workload:
-    def __init__(self, name, sizes, hidden, output, cost, batch, m, lam=0.0, full=False):
-        self.name, self.sizes, self.hidden, self.output, self.cost = name, sizes, hidden, output, cost
-        self.batch, self.m, self.lam, self.full = batch, m, lam, full
-        rng = np.random.default_rng(0)
-        if name == "W2":
-            from sklearn.datasets import load_digits
-
-            d = load_digits()
-            self.X = ((d.data - d.data.mean(0)) / (d.data.std(0) + 1e-9)).astype(np.float32)
-            self.labels = d.target
-            self.m = len(self.X)
-        else:
-            self.X = rng.normal(size=(m, sizes[0])).astype(np.float32)
-            self.labels = rng.integers(0, sizes[-1], m)
-        if cost == "cross_entropy":
-            self.Y = np.eye(sizes[-1], dtype=np.float32)[self.labels]
-        else:
-            self.Y = rng.uniform(size=(self.m, sizes[-1])).astype(np.float32)
-        self.flops = gemm_flops(sizes, self.m, batch=batch)
-
-    def net(self):
-        return dp.Network.layered(self.sizes, hidden=self.hidden, output=self.output, cost=self.cost,
-                                  weight_decay=self.lam, dtype="float32", seed=0)
-
-    # --- the contenders -------------------------------------------------------------------------------
-
-    def run_deltaprop(self):
-        net = self.net()
-        if self.full:
-            grad = np.empty(net.n_params, np.float32)
-            return lambda: net.loss_and_grad(self.X, self.Y, out=grad)
-        return lambda: dp.train(net, self.X, self.Y, optimizer="sgd", learning_rate=0.01,
-                                batch_size=None if self.batch >= self.m else self.batch, epochs=1,
-                                shuffle=self.batch != 1, metric=None, seed=0, warm_start=False)
-
-    def run_gemm(self):
-        net = self.net()
-        Ws = [np.ascontiguousarray(W) for W in net.W]
-        # a full batch is evaluated in chunks of rows (bounded memory): the bound multiplies the same chunks
-        batch = Workspace.rows_per_chunk(net.layout, net.dtype) if self.full else self.batch
-        return lambda: gemm_bound(self.X, self.sizes, batch, Ws)
-
-    def run_sklearn(self):
-        if sklearn is None:
-            return None
-        act = {"relu": "relu", "tanh": "tanh", "sigmoid": "logistic"}[self.hidden]
-        common = dict(hidden_layer_sizes=tuple(self.sizes[1:-1]), activation=act, alpha=self.lam, random_state=0)
-        if self.full:  # one L-BFGS call budget: scikit-learn's own J-and-gradient plus its set-up
-            est = MLPRegressor(solver="lbfgs", max_iter=1, max_fun=1, **common)
-            y = self.Y
-        elif self.cost == "cross_entropy":
-            est = MLPClassifier(solver="sgd", batch_size=self.batch, learning_rate_init=0.01, momentum=0.0,
-                                max_iter=1, shuffle=True, **common)
-            y = self.labels
-        else:
-            est = MLPRegressor(solver="sgd", batch_size=self.batch, learning_rate_init=0.01, momentum=0.0,
-                               max_iter=1, shuffle=False, **common)
-            y = self.Y[:, 0]
-
-        def go():
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                est.fit(self.X, y)
-        return go
-
-    def run_torch(self):
-        if torch is None:
-            return None
-        layers = []
-        act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}[self.hidden]
-        for a, b in zip(self.sizes[:-2], self.sizes[1:-1]):
-            layers += [torch.nn.Linear(a, b), act()]
-        layers.append(torch.nn.Linear(self.sizes[-2], self.sizes[-1]))
-        if self.output == "sigmoid":
-            layers.append(torch.nn.Sigmoid())
-        model = torch.nn.Sequential(*layers)
-        X = torch.from_numpy(self.X)
-        Y = torch.from_numpy(self.Y)
-        labels = torch.from_numpy(self.labels)
-        opt = torch.optim.SGD(model.parameters(), lr=0.01)
-        ce = self.cost == "cross_entropy"
-
-        def loss_of(out, yb, lb):
-            if ce:
-                return torch.nn.functional.cross_entropy(out, lb)
-            loss = 0.5 * ((out - yb) ** 2).sum(dim=1).mean()
-            if self.lam:
-                loss = loss + 0.5 * self.lam * sum((p ** 2).sum() for n, p in model.named_parameters()
-                                                   if n.endswith("weight"))
-            return loss
-
-        if self.full:
-            def go():
-                model.zero_grad()
-                loss_of(model(X), Y, labels).backward()
-            return go
-
-        def go():
-            order = torch.randperm(len(X)) if self.batch > 1 else torch.arange(len(X))
-            for start in range(0, len(X), self.batch):
-                idx = order[start:start + self.batch]
-                opt.zero_grad()
-                loss_of(model(X[idx]), Y[idx], labels[idx]).backward()
-                opt.step()
-        return go
-
-
-WORKLOADS = {
-    "W1": lambda: Workload("W1", [784, 256, 128, 10], "relu", "softmax", "cross_entropy", 128, 60000),
-    "W2": lambda: Workload("W2", [64, 32, 10], "tanh", "softmax", "cross_entropy", 32, 1797),
-    "W3": lambda: Workload("W3", [20, 16, 1], "sigmoid", "sigmoid", "squared", 1, 10000),
-    "W4": lambda: Workload("W4", [784, 256, 10], "sigmoid", "sigmoid", "squared", 60000, 60000, lam=1e-4, full=True),
+MAIN_IMPLS = ["deltaprop", "GEMM-only bound", "scikit-learn", "PyTorch", "PyTorch, 1 thread"]
+SCALING_IMPLS = ["deltaprop", "PyTorch", "GEMM-only bound"]
+THREAD_VARS = ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+GOALS = {  # workload: (deltaprop / bound at most, PyTorch / deltaprop at least)
+    "W1": (1.20, 1.4),
+    "W2": (2.5, 8.0),
+    "W4": (1.10, None),
 }
 
 
-def timed(fn):
-    gc.collect()
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+def worker_env(one_thread: bool) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
+    if one_thread:
+        env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
+    return env
 
 
-def traced_peak(fn):
-    """Peak bytes allocated during one run (a separate run: tracing slows allocation)."""
-    gc.collect()
-    tracemalloc.start()
-    fn()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak
+def run_worker(args: list, env: dict) -> dict:
+    cmd = [sys.executable, os.path.join(HERE, "worker.py"), *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
+        return {"error": tail[0]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def contenders(workload):
-    methods = {"deltaprop": workload.run_deltaprop(), "GEMM-only bound": workload.run_gemm(),
-               "scikit-learn": workload.run_sklearn(), "PyTorch": workload.run_torch()}
-    if workload.batch == 1:  # the online rule: also without the compiled kernel, for comparison
-        from deltaprop.core import compiled as online
+def machine_info(env: dict) -> list[str]:
+    """Machine, CPU features, versions and thread settings, as Markdown lines."""
+    model, flags = "unknown", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and model == "unknown":
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags") and not flags:
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    wanted = ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile"]
+    features = ", ".join(f for f in wanted if f in flags) or "unknown"
+    mem = ""
+    try:
+        mem = f", {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB"
+    except (ValueError, OSError):
+        pass
+    probe = (
+        "import json, numpy, scipy, threadpoolctl, deltaprop\n"
+        "from deltaprop.core import compiled\n"
+        "v = {'python': __import__('platform').python_version(), 'numpy': numpy.__version__, "
+        "'scipy': scipy.__version__, 'deltaprop': deltaprop.__version__, 'compiled': compiled.available()}\n"
+        "for name in ('numba', 'sklearn', 'torch'):\n"
+        "    try: v[name] = __import__(name).__version__\n"
+        "    except ImportError: v[name] = 'not installed'\n"
+        "v['blas'] = [f\"{i['internal_api']} {i['version']} ({i['num_threads']} threads, {i['filepath'].rsplit('/', 1)[-1]})\" "
+        "for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas']\n"
+        "try:\n    import torch; v['torch_threads'] = torch.get_num_threads()\nexcept ImportError: pass\n"
+        "print(json.dumps(v))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    v = json.loads(proc.stdout) if proc.returncode == 0 else {}
+    threads = ", ".join(f"{k}={env.get(k, 'unset')}" for k in THREAD_VARS)
+    return [
+        f"- date: {datetime.date.today()}; machine: {model}, {os.cpu_count()} cores{mem}, {platform.machine()}, "
+        f"{platform.system()} {platform.release()}",
+        f"- CPU features: {features}",
+        f"- versions: python {v.get('python')}, numpy {v.get('numpy')}, scipy {v.get('scipy')}, "
+        f"deltaprop {v.get('deltaprop')} (compiled kernels: {'yes' if v.get('compiled') else 'no'}, "
+        f"numba {v.get('numba')}), scikit-learn {v.get('sklearn')}, torch {v.get('torch')} "
+        f"(default {v.get('torch_threads', 'n/a')} threads)",
+        f"- BLAS: {'; '.join(v.get('blas', [])) or 'unknown'}",
+        f"- workers' environment: {threads}",
+    ]
 
-        inner = workload.run_deltaprop()
 
-        def numpy_only():
-            saved, online.eligible = online.eligible, (lambda *a, **k: False)
-            try:
-                inner()
-            finally:
-                online.eligible = saved
-        methods = {"deltaprop": methods.pop("deltaprop"), "deltaprop, NumPy only": numpy_only, **methods}
-    return {k: v for k, v in methods.items() if v is not None}
+def summarise(samples: list) -> tuple[float, float, float]:
+    return statistics.median(samples), min(samples), max(samples)
 
 
-def bench(workload, reps, threads):
-    methods = contenders(workload)
-    times = {k: [] for k in methods}
-    from threadpoolctl import threadpool_limits
+def main_suite(args, env, log) -> dict:
+    names = [n.strip() for n in args.workloads.split(",") if n.strip()]
+    impls = {n: list(MAIN_IMPLS) + (["deltaprop, NumPy only"] if n == "W3" else []) for n in names}
+    results = {n: {k: {"samples": [], "processes": 0, "peak": None, "errors": []} for k in impls[n]} for n in names}
+    flops = {}
+    for rep in range(args.reps):
+        for n in names:
+            order = impls[n][rep % len(impls[n]):] + impls[n][:rep % len(impls[n])]  # rotate who goes first
+            for impl in order:
+                cmd = ["--workload", n, "--impl", impl, "--min-seconds", str(args.min_seconds)]
+                if rep == 0:
+                    cmd.append("--memory")
+                t0 = time.perf_counter()
+                out = run_worker(cmd, env)
+                slot = results[n][impl]
+                if "error" in out:
+                    slot["errors"].append(out["error"])
+                    log(f"rep {rep + 1} {n} {impl}: failed: {out['error']}")
+                    continue
+                slot["samples"] += out["samples"]
+                slot["processes"] += 1
+                if out.get("peak_bytes") is not None:
+                    slot["peak"] = out["peak_bytes"]
+                flops[n] = out["flops"]
+                log(f"rep {rep + 1} {n} {impl}: {statistics.median(out['samples']) * 1e3:.1f} ms "
+                    f"({len(out['samples'])} runs, {time.perf_counter() - t0:.0f} s with start-up)")
+    return {"results": results, "flops": flops}
 
-    limit = None if threads == "default" else 1
-    if torch is not None:
-        torch.set_num_threads(os.cpu_count() if limit is None else 1)
-    with threadpool_limits(limits=limit):
-        for fn in methods.values():  # warm up (caches, first-call costs)
-            fn()
-        for _ in range(reps):  # interleaved rep by rep
-            for k, fn in methods.items():
-                times[k].append(timed(fn))
-        # memory: fresh objects, so buffers made once per batch size (deltaprop's workspaces) are counted
-        peaks = {k: traced_peak(fn) for k, fn in contenders(workload).items()}
-    return times, peaks
 
-
-def table(workload, times, peaks, threads):
-    med = {k: statistics.median(v) for k, v in times.items()}
-    bound = med["GEMM-only bound"]
-    rows = [f"| {workload.name} | {threads} | {k} | {med[k] * 1e3:.1f} ({min(v) * 1e3:.1f}-{max(v) * 1e3:.1f}) | "
-            f"{med[k] / bound:.2f}x | {med[k] / med['deltaprop']:.1f}x | {workload.flops / med[k] / 1e9:.1f} | "
-            f"{'n/a' if k == 'PyTorch' else f'{peaks[k] / 2**20:.1f}'} |"
-            for k, v in times.items()]
+def workload_table(name, res, flops) -> list[str]:
+    rows = ["| implementation | median ms (min-max) | processes x runs | / GEMM bound | deltaprop faster by | "
+            "GEMM GFLOP/s | peak MiB traced |", "|---|---|---|---|---|---|---|"]
+    med = {k: summarise(v["samples"])[0] for k, v in res.items() if v["samples"]}
+    bound, mine = med.get("GEMM-only bound"), med.get("deltaprop")
+    for impl, v in res.items():
+        if not v["samples"]:
+            rows.append(f"| {impl} | n/a ({v['errors'][0] if v['errors'] else 'not run'}) | | | | | |")
+            continue
+        m, lo, hi = summarise(v["samples"])
+        peak = "n/a" if v["peak"] is None else f"{v['peak'] / 2**20:.1f}"
+        rows.append(f"| {impl} | {m * 1e3:.1f} ({lo * 1e3:.1f}-{hi * 1e3:.1f}) | {v['processes']} x "
+                    f"{len(v['samples']) / max(v['processes'], 1):.0f} | "
+                    f"{f'{m / bound:.2f}x' if bound else 'n/a'} | {f'{m / mine:.1f}x' if mine else 'n/a'} | "
+                    f"{flops / m / 1e9:.1f} | {peak} |")
     return rows
+
+
+def goals_table(suite) -> list[str]:
+    res = suite["results"]
+    med = {n: {k: summarise(v["samples"])[0] for k, v in r.items() if v["samples"]} for n, r in res.items()}
+    rows = ["| goal | measured | met? |", "|---|---|---|"]
+
+    def fmt(x):
+        return f"{x * 1e3:.1f} ms" if x >= 1e-3 else f"{x * 1e6:.0f} us"
+
+    for n, (max_bound, min_torch) in GOALS.items():
+        m = med.get(n, {})
+        if "deltaprop" not in m or "GEMM-only bound" not in m:
+            continue
+        r = m["deltaprop"] / m["GEMM-only bound"]
+        rows.append(f"| {n}: deltaprop <= {max_bound:.2f}x the GEMM-only bound | {r:.2f}x ({fmt(m['deltaprop'])} vs "
+                    f"{fmt(m['GEMM-only bound'])}) | {'yes' if r <= max_bound else 'no'} |")
+        if min_torch and "PyTorch" in m:
+            s = m["PyTorch"] / m["deltaprop"]
+            one = m.get("PyTorch, 1 thread")
+            extra = f"; PyTorch at 1 thread {fmt(one)}, {one / m['deltaprop']:.2f}x" if one else ""
+            rows.append(f"| {n}: >= {min_torch:g}x faster than PyTorch (default threads) | {s:.2f}x "
+                        f"({fmt(m['PyTorch'])}{extra}) | {'yes' if s >= min_torch else 'no'} |")
+        if n == "W4":
+            peak = res[n]["deltaprop"]["peak"]
+            if peak is not None:
+                rows.append(f"| W4: extra memory <= 64 MiB | {peak / 2**20:.1f} MiB traced | "
+                            f"{'yes' if peak <= 64 * 2**20 else 'no'} |")
+    m = med.get("W3", {})
+    if "deltaprop" in m and "scikit-learn" in m:
+        s = m["scikit-learn"] / m["deltaprop"]
+        rows.append(f"| W3: >= 100x faster than scikit-learn, default install | {s:.0f}x ({fmt(m['deltaprop'])} vs "
+                    f"{fmt(m['scikit-learn'])}) | {'yes' if s >= 100 else 'no'} |")
+    return rows
+
+
+def scaling_suite(args, env, log) -> dict:
+    data = {}  # impl -> (axis, value) -> samples
+    for rep in range(args.reps):
+        order = SCALING_IMPLS[rep % 3:] + SCALING_IMPLS[:rep % 3]
+        for impl in order:
+            t0 = time.perf_counter()
+            out = run_worker(["--scaling", "--impl", impl, "--widths", args.widths, "--batches", args.batches,
+                              "--min-seconds", str(args.scaling_seconds)], env)
+            if "error" in out:
+                log(f"scaling rep {rep + 1} {impl}: failed: {out['error']}")
+                continue
+            for point in out["scaling"]:
+                key = (point["axis"], point["value"])
+                data.setdefault(impl, {}).setdefault(key, {"samples": [], "sizes": point["sizes"],
+                                                           "batch": point["batch"], "flops": point["flops"]})
+                data[impl][key]["samples"] += point["samples"]
+            log(f"scaling rep {rep + 1} {impl}: {time.perf_counter() - t0:.0f} s")
+    return data
+
+
+def scaling_table(data) -> list[str]:
+    impls = [i for i in SCALING_IMPLS if i in data]
+    rows = [f"| axis | network | batch | {' | '.join(f'{i} ms' for i in impls)} | deltaprop / bound | "
+            "PyTorch / deltaprop |", "|---|---|---|" + "---|" * (len(impls) + 2)]
+    keys = list(next(iter(data.values())).keys()) if data else []
+    for key in keys:
+        meds = {i: statistics.median(data[i][key]["samples"]) for i in impls if key in data[i]}
+        info = next(data[i][key] for i in impls if key in data[i])
+        cells = " | ".join(f"{meds[i] * 1e3:.1f}" if i in meds else "n/a" for i in impls)
+        rb = f"{meds['deltaprop'] / meds['GEMM-only bound']:.2f}x" if {"deltaprop", "GEMM-only bound"} <= set(meds) else "n/a"
+        rt = f"{meds['PyTorch'] / meds['deltaprop']:.2f}x" if {"deltaprop", "PyTorch"} <= set(meds) else "n/a"
+        rows.append(f"| {key[0]} | {'-'.join(map(str, info['sizes']))} | {info['batch']} | {cells} | {rb} | {rt} |")
+    return rows
+
+
+def scaling_chart(data, path) -> str | None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib is not installed: no chart"
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    styles = {"deltaprop": "o-", "PyTorch": "s--", "GEMM-only bound": "^:"}
+    for ax, axis, label in ((axes[0], "width", "first hidden width h (network 784-h-h/2-10, batch 128)"),
+                            (axes[1], "batch", "batch size (network 784-256-128-10)")):
+        for impl, points in data.items():
+            keys = [k for k in points if k[0] == axis]
+            xs = [k[1] for k in keys]
+            ys = [statistics.median(points[k]["samples"]) * 1e3 for k in keys]
+            lo = [min(points[k]["samples"]) * 1e3 for k in keys]
+            hi = [max(points[k]["samples"]) * 1e3 for k in keys]
+            ax.plot(xs, ys, styles.get(impl, "o-"), label=impl)
+            ax.fill_between(xs, lo, hi, alpha=0.15)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel(f"ms per epoch of {wl.SCALING_ROWS} rows (median, min-max band)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.suptitle("W1's epoch time as the work grows (each library alone in its process)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return None
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workloads", default="W1,W2,W3,W4")
-    parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--threads", choices=["default", "1", "both"], default="both")
+    parser.add_argument("--reps", type=int, default=3, help="processes per implementation and workload")
+    parser.add_argument("--min-seconds", type=float, default=1.0, help="timed seconds per process (at least one run)")
+    parser.add_argument("--widths", default=",".join(map(str, wl.WIDTHS)))
+    parser.add_argument("--batches", default=",".join(map(str, wl.BATCHES)))
+    parser.add_argument("--scaling-seconds", type=float, default=0.3, help="timed seconds per scaling point and process")
+    parser.add_argument("--no-scaling", action="store_true")
+    parser.add_argument("--scaling-only", action="store_true")
+    parser.add_argument("--one-thread", action="store_true",
+                        help="every worker with OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS=1 (the single-core comparison)")
+    parser.add_argument("--quick", action="store_true",
+                        help="2 reps, 0.3 s per process, widths 64,256,1024 and batches 16,128,1024")
+    parser.add_argument("--out", default=os.path.join(HERE, "latest.md"), help="where the Markdown is written")
+    parser.add_argument("--chart", default=os.path.join(HERE, "scaling.png"), help="the scaling chart (PNG)")
     args = parser.parse_args()
-    import threadpoolctl
+    if args.quick:
+        args.reps, args.min_seconds, args.scaling_seconds = 2, 0.3, 0.0
+        args.widths, args.batches = "64,256,1024", "16,128,1024"
+    env = worker_env(args.one_thread)
+    t_start = time.perf_counter()
 
-    blas = [f"{i['internal_api']} {i['version']} ({i['num_threads']} threads, {os.path.basename(i['filepath'])})"
-            for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
-    print(f"date: {datetime.date.today()}; machine: {platform.machine()}, {os.cpu_count()} cores; "
-          f"python {platform.python_version()}, numpy {np.__version__}, deltaprop {dp.__version__}, "
-          f"scikit-learn {getattr(sklearn, '__version__', 'n/a')}, torch {getattr(torch, '__version__', 'n/a')}")
-    print(f"BLAS: {'; '.join(blas)}; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, "
-          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
-          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}\n")
-    print("| workload | threads | method | median ms (min-max) | / GEMM bound | / deltaprop | GEMM GFLOP/s | "
-          "peak MiB traced |")
-    print("|---|---|---|---|---|---|---|---|")
-    thread_modes = ["default", "1"] if args.threads == "both" else [args.threads]
-    for name in args.workloads.split(","):
-        workload = WORKLOADS[name.strip()]()
-        for threads in thread_modes:
-            times, peaks = bench(workload, args.reps, threads)
-            for row in table(workload, times, peaks, threads):
-                print(row, flush=True)
+    def log(msg):
+        print(f"[{time.perf_counter() - t_start:6.0f} s] {msg}", file=sys.stderr, flush=True)
+
+    lines = ["Command: `python " + " ".join(["benchmarks/run.py", *sys.argv[1:]]) + "`", ""]
+    lines += machine_info(env) + [""]
+    if not args.scaling_only:
+        suite = main_suite(args, env, log)
+        lines += ["### Goals", ""] + goals_table(suite) + [""]
+        for n, res in suite["results"].items():
+            w = n + " " + {"W1": "784-256-128-10 relu, batch 128, 60000 rows, one epoch",
+                           "W2": "digits 64-32-10 tanh, batch 32, 1797 rows, one epoch",
+                           "W3": "20-16-1 sigmoid, online (batch 1), 10000 rows, one epoch",
+                           "W4": "784-256-10 sigmoid, squared + weight decay, one J and gradient on 60000 rows"}[n]
+            lines += [f"### {w}", ""] + workload_table(n, res, suite["flops"].get(n, 0)) + [""]
+    if not args.no_scaling:
+        data = scaling_suite(args, env, log)
+        problem = scaling_chart(data, args.chart)
+        lines += ["### Scaling: W1's epoch time against the hidden width and the batch size", "",
+                  f"Each point: one epoch over the first {wl.SCALING_ROWS} rows of W1, median ms over "
+                  f"{args.reps} processes per implementation. "
+                  + (problem or f"Chart: `{args.chart}`."), ""]
+        lines += scaling_table(data) + [""]
+    lines.append(f"Total time of this run: {(time.perf_counter() - t_start) / 60:.1f} min.")
+    text = "\n".join(lines)
+    print(text)
+    with open(args.out, "w") as f:
+        f.write(text + "\n")
 
 
 if __name__ == "__main__":

@@ -140,3 +140,49 @@ def test_a_folding_optimizer_without_its_own_step_scaled_gets_eta_g_through_step
     dp.train(b, X, Y, optimizer="sgd", learning_rate=0.05, batch_size=8, epochs=3, seed=1, metric=None)
     np.testing.assert_allclose(a.params, b.params, rtol=0, atol=1e-14)
     assert a.training_state.optimizer.t == 12
+
+
+def test_lbfgs_runs_one_blas_pool_at_a_time(monkeypatch):
+    """SciPy's L-BFGS-B does its own algebra with every BLAS pool at one thread; each J-and-gradient
+    evaluation and each callback gets the caller's thread counts back; they are restored at the end."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from deltaprop.train import lbfgs
+    from deltaprop.train.objective import InProcess
+
+    def counts():
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    limits = threadpool_limits(limits=2, user_api="blas")  # the caller's setting, restored at the end
+    caller = counts()
+    seen = {"solver": [], "objective": [], "callback": []}
+    real_minimize = lbfgs.minimize
+
+    def watching_minimize(*args, **kwargs):
+        seen["solver"].append(counts())
+        return real_minimize(*args, **kwargs)
+
+    monkeypatch.setattr(lbfgs, "minimize", watching_minimize)
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(50, 3)), rng.normal(size=(50, 1))
+    net = dp.Network.layered([3, 4, 1], output="identity", seed=0)
+    objective = InProcess(net, X, Y)
+
+    def fun(x):
+        seen["objective"].append(counts())
+        J, g = objective.loss_and_grad(x)
+        return J, g
+
+    def callback(x, J):
+        seen["callback"].append(counts())
+        return False
+
+    try:
+        lbfgs.LBFGS().solve(fun, net.params.copy(), max_iter=5, callback=callback)
+        after = counts()
+    finally:
+        limits.restore_original_limits()
+    assert seen["solver"] == [[1] * len(caller)]
+    assert seen["objective"] and all(c == caller for c in seen["objective"])
+    assert seen["callback"] and all(c == caller for c in seen["callback"])
+    assert after == caller

@@ -4,15 +4,24 @@ SciPy's L-BFGS-B chooses its own steps by line search and keeps its curvature me
 internally, so it is run as one call over a full-batch :class:`~deltaprop.train.objective.Objective`;
 one "epoch" of :func:`deltaprop.train` is one of its iterations. A warm start continues from the
 current parameters with an empty curvature memory.
+
+One BLAS thread pool at a time: NumPy and SciPy each load their own OpenBLAS, each with a pool of
+threads that spin for a while after every call. L-BFGS-B's own vector algebra (SciPy's BLAS, on
+vectors of n_params numbers) gains nothing from threads, yet its pool woke and spun against
+NumPy's on every iteration: on 2 cores a 500-row problem ran 10-15x slower than on one thread.
+So while SciPy works every BLAS pool runs one thread, and each evaluation of J and its gradient
+(NumPy's matrix products, the real work) gets back the thread counts the caller had.
 """
 
 from __future__ import annotations
 
 import numbers
+from contextlib import contextmanager
 from typing import Callable
 
 import numpy as np
 from scipy.optimize import minimize
+from threadpoolctl import ThreadpoolController
 
 __all__ = ["LBFGS", "check_positive"]
 
@@ -80,17 +89,39 @@ class LBFGS:
             True when ``callback`` asked to stop.
         """
         stopped = {"flag": False}
+        pools = ThreadpoolController().select(user_api="blas").lib_controllers
+        own = [pool.num_threads for pool in pools]  # the caller's counts (a threadpool_limits of theirs included)
+
+        def evaluate(x):
+            with _threads(pools, own):  # J and gradient: NumPy's products on the caller's threads
+                return objective(x)
 
         def cb(intermediate_result):
             self.t += 1
-            if callback(intermediate_result.x, float(intermediate_result.fun)):
+            with _threads(pools, own):
+                stop = callback(intermediate_result.x, float(intermediate_result.fun))
+            if stop:
                 stopped["flag"] = True
                 raise StopIteration
 
-        result = minimize(objective, x0, jac=True, method="L-BFGS-B", callback=cb,
-                          options={"maxiter": max_iter, "maxcor": self.memory, "ftol": self.tol, "gtol": 1e-12})
+        with _threads(pools, [1] * len(pools)):  # L-BFGS-B's own algebra: one thread, no pool spinning against NumPy's
+            result = minimize(evaluate, x0, jac=True, method="L-BFGS-B", callback=cb,
+                              options={"maxiter": max_iter, "maxcor": self.memory, "ftol": self.tol, "gtol": 1e-12})
         return result.x, int(result.nit), stopped["flag"]
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
         return f"LBFGS({args})"
+
+
+@contextmanager
+def _threads(pools: list, counts: list):
+    """Run the block with each BLAS pool (a threadpoolctl library controller) at its count; then restore."""
+    before = [pool.num_threads for pool in pools]
+    for pool, n in zip(pools, counts):
+        pool.set_num_threads(n)
+    try:
+        yield
+    finally:
+        for pool, n in zip(pools, before):
+            pool.set_num_threads(n)

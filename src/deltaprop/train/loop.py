@@ -424,8 +424,9 @@ def _epochs(net, state: TrainingState, plan: Plan):
         wb_buf = np.empty(bs, dtype=net.dtype) if w is not None else None
     batch_hooks = [c for c in plan.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
     fold = opt.folds_learning_rate  # plain SGD: the engine scales the gradient by eta with its 1/m
+    # plain SGD with batch size 1 (AIMA's rule) or small minibatches of a small network: one compiled kernel per epoch
     compiled_epoch = compiled.eligible(net, plain_sgd=fold and opt.name == "sgd", batch_size=bs, weights=w,
-                                       batch_hooks=batch_hooks, max_time=plan.max_time)  # AIMA's rule, compiled
+                                       batch_hooks=batch_hooks, max_time=plan.max_time)
     t_start = time.perf_counter()
     for _ in range(plan.epochs):
         t0 = time.perf_counter()
@@ -443,12 +444,13 @@ def _epochs(net, state: TrainingState, plan: Plan):
         out_of_time = False
         end = first * bs
         if compiled_epoch and first == 0:
-            total, bad = compiled.run_epoch(net, X, Y, order if order is not None else np.arange(m), lr)
-            opt.count_steps(m if bad < 0 else bad)
+            total, bad = compiled.run_epoch(net, X, Y, order if order is not None else np.arange(m), lr, bs)
+            n_steps = math.ceil(m / bs)
+            opt.count_steps(n_steps if bad < 0 else bad)
             if bad >= 0:
                 raise _diverged(net, epoch, bad + 1, "non-finite", lr, snapshot)
             steps = ()
-            end = step = m
+            end, step = m, n_steps
         else:
             steps = enumerate(range(first * bs, m, bs), start=first + 1)
         for step, start in steps:

@@ -18,12 +18,18 @@ and ``b`` (views into the flat parameter vector) and a :class:`Workspace`, and n
 else: the :class:`~deltaprop.Network` composes them. Every array is written into the
 workspace, allocated once per batch size, so a training step allocates nothing in
 proportion to the network.
+
+The matrix products go to NumPy's BLAS. The elementwise work around them (bias and
+activation, delta and its scaling, the output's loss and delta) goes, where Numba is
+installed and the activation or cost carries a kernel code, to the fused kernels of
+:mod:`deltaprop.core.compiled`: the same arithmetic in one pass instead of several.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from . import compiled
 from .costs import Cost
 from .layout import Layout
 
@@ -42,6 +48,7 @@ class Workspace:
         empty = lambda: [None] + [np.empty(s, dtype=dtype) for s in shape[1:]]  # noqa: E731
         self.z, self.a, self.delta, self.g, self.scratch = empty(), empty(), empty(), empty(), empty()
         self.ones = np.ones(m, dtype=dtype)  # sum over examples as a matrix-vector product
+        self.losses = np.empty(m, dtype=dtype)  # each example's loss
 
     def view(self, m: int) -> "Workspace":
         """The first m rows of every buffer (contiguous), for a smaller batch: no new memory."""
@@ -50,6 +57,7 @@ class Workspace:
         for name in ("z", "a", "delta", "g", "scratch"):
             setattr(ws, name, [None if b is None else b[:m] for b in getattr(self, name)])
         ws.ones = self.ones[:m]
+        ws.losses = self.losses[:m]
         return ws
 
     @staticmethod
@@ -66,6 +74,7 @@ def forward(layout: Layout, W: list, b: list, X: np.ndarray, ws: Workspace) -> t
     """
     a = ws.a
     a[0] = X
+    fused = compiled.available()
     for j in range(1, len(layout.blocks)):
         zj = ws.z[j]
         for n, (e, k) in enumerate(layout.predecessors[j]):
@@ -73,14 +82,25 @@ def forward(layout: Layout, W: list, b: list, X: np.ndarray, ws: Workspace) -> t
                 np.matmul(a[k], W[e].T, out=zj)  # z_i = sum_p W_ip a_p  (one incoming edge's share)
             else:
                 zj += np.matmul(a[k], W[e].T, out=ws.g[j])
-        zj += b[j - 1]  # + b_i
-        layout.activations[j].forward_into(zj, a[j])  # a = f(z)
+        act = layout.activations[j]
+        if fused and act.kernel_code is not None:
+            compiled.bias_activate(act.kernel_code, zj, b[j - 1], a[j])  # z_i += b_i; a = f(z), one pass
+        else:
+            zj += b[j - 1]  # + b_i
+            act.forward_into(zj, a[j])  # a = f(z)
     return ws.z, a
 
 
 def loss_and_output_delta(layout: Layout, cost: Cost, ws: Workspace, Y: np.ndarray) -> np.ndarray:
     """Each example's loss, shape (m,), summed over the output blocks; writes each output
     block's delta(nl) (per example, not yet averaged) into ``ws.delta``."""
+    if len(layout.outputs) == 1 and compiled.available():
+        (j, cols), = layout.outputs
+        act = layout.activations[j]
+        kind = cost.kernel_kind(act)
+        if kind is not None and act.kernel_code is not None:  # the cost's loss and delta(nl), one pass
+            compiled.loss_and_delta(kind, act.kernel_code, ws.z[j], ws.a[j], Y[:, cols], ws.delta[j], ws.losses)
+            return ws.losses
     L = None
     for j, cols in layout.outputs:
         Lj = cost.loss_and_delta_into(ws.z[j], ws.a[j], Y[:, cols], layout.activations[j], ws.delta[j],
@@ -120,9 +140,13 @@ def backward(layout: Layout, W: list, ws: Workspace, scale, dW: list, db: list) 
     """
     z, a, delta = ws.z, ws.a, ws.delta
     out_blocks = layout.output_blocks
+    scalar = np.isscalar(scale)
+    fused = scalar and compiled.available()
     for j in range(len(layout.blocks) - 1, 0, -1):
         act = layout.activations[j]
         succ = layout.successors[j]
+        d = ws.g[j]  # delta scaled by the mean's weights: what the gradient is made of
+        code = None  # a fused kernel's code: delta(l) from g (the activation's code), or -1: delta(l) is ready
         if succ:
             g = ws.g[j]
             for n, (e, s) in enumerate(succ):
@@ -132,18 +156,26 @@ def backward(layout: Layout, W: list, ws: Workspace, scale, dW: list, db: list) 
                     g += np.matmul(delta[s], W[e], out=ws.scratch[j])
             if j in out_blocks:  # an output block that also feeds others: its cost's delta plus the sum
                 delta[j] += act.backward(z[j], a[j], g)
+                code = -1
+            elif fused and act.kernel_code is not None and act.elementwise:
+                code = act.kernel_code
             else:
                 act.backward_into(z[j], a[j], g, delta[j], ws.scratch[j])  # delta(l) = (W(l)^T delta(l+1)) .* f'(z(l))
+                code = -1
+        else:
+            code = -1
 
         # dJ/dW_{k->j} = (1/m) sum_x delta_j a_k^T,  dJ/db_j = (1/m) sum_x delta_j
-        d = ws.g[j]
-        np.multiply(delta[j], scale if np.isscalar(scale) else scale[:, None], out=d)
+        if fused:  # delta (when code >= 0), d = scale delta and db = sum over the examples of d, in one pass
+            compiled.delta_into(code, z[j], a[j], ws.g[j], d.dtype.type(scale), delta[j], d, db[j - 1])
+        else:
+            np.multiply(delta[j], scale if scalar else scale[:, None], out=d)
+            np.matmul(ws.ones, d, out=db[j - 1])  # sum over the examples
         for e, k in layout.predecessors[j]:
             np.matmul(d.T, a[k], out=dW[e])
             mask = layout.edges[e].mask
             if mask is not None:
                 dW[e] *= mask  # absent edges: gradient exactly zero
-        np.matmul(ws.ones, d, out=db[j - 1])  # sum over the examples
         bias = layout.blocks[j].bias
         if bias is not None:
             db[j - 1] *= bias

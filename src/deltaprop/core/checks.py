@@ -68,9 +68,17 @@ def _numeric_array(values, name: str) -> np.ndarray:
 
 
 def _all_finite(arr: np.ndarray) -> bool:
-    """True when no NaN or infinity: min and max propagate both, and allocate nothing."""
+    """True when no NaN or infinity, allocating nothing.
+
+    One pass first: a NaN or an infinity anywhere makes the sum NaN or infinite, so a finite sum
+    means finite entries. Only a non-finite sum (or finite values whose sum overflows) pays for
+    a second look, with min and max, which propagate NaN and infinity without overflowing.
+    """
     if arr.size == 0 or arr.dtype.kind != "f":
         return True
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(arr.sum()):
+            return True
     return bool(np.isfinite(arr.min()) and np.isfinite(arr.max()))
 
 

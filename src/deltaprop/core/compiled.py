@@ -123,6 +123,9 @@ def run_epoch(net, X, Y, order, lr, batch_size=1) -> tuple[float, int]:
     last = len(order) - (len(order) - 1) // bs * bs  # rows in the last step
     # eta lambda, eta/bs and eta/last, each rounded once to the network's dtype (as the NumPy path's scalars are)
     rates = np.array([lr * net.weight_decay, 1.0 / bs * lr, 1.0 / last * lr], dtype=net.dtype)
+    if bs == 1:
+        return _online(tuple(net.W), tuple(net.b), X, Y, order.astype(np.int64), codes, kind, rates,
+                       float(net.weight_decay), z, a, d)
     return _epoch(tuple(net.W), tuple(net.b), X, Y, order.astype(np.int64), bs, codes, kind, rates,
                   float(net.weight_decay), z, a, d, acc)
 
@@ -326,6 +329,56 @@ if njit is not None:
                         Wl[i, p] -= acc[p] + decay * Wl[i, p]
                     bl[i] -= gb
             step += 1
+        return total, -1
+
+    @njit(cache=True, fastmath=_FAST, error_model="numpy")
+    def _online(W, b, X, Y, order, codes, kind, rates, lam, z, a, d):
+        """AIMA's online rule over the rows of X in ``order``: the minibatch epoch with k = 1
+        written without the loops over a step's examples (row 0 of each workspace)."""
+        L = len(W)
+        decay, eta = rates[0], rates[1]
+        total = 0.0
+        for t in range(order.shape[0]):
+            n = order[t]
+            x = a[0]
+            for p in range(x.shape[1]):
+                x[0, p] = X[n, p]
+            for l in range(L):  # z(l+1) = W(l) a(l) + b(l), a(l+1) = f(z(l+1))
+                Wl, bl, al, zn = W[l], b[l], a[l], z[l + 1]
+                for i in range(Wl.shape[0]):
+                    s = bl[i]
+                    for p in range(Wl.shape[1]):
+                        s += Wl[i, p] * al[0, p]
+                    zn[0, i] = s
+                _activate(codes[l], zn, a[l + 1], 0)
+            J = _loss_and_delta(kind, codes[L - 1], z[L], a[L], Y, n, d[L], 0)
+            if lam != 0:
+                reg = 0.0
+                for l in range(L):
+                    Wl = W[l]
+                    for i in range(Wl.shape[0]):
+                        for p in range(Wl.shape[1]):
+                            reg += Wl[i, p] * Wl[i, p]
+                J += 0.5 * lam * reg
+            if not np.isfinite(J):
+                return np.nan, t
+            total += J
+            for l in range(L - 1, -1, -1):  # delta(l) = (W(l)^T delta(l+1)) .* f'(z(l)) with the old W(l)
+                Wl, bl, al, dn = W[l], b[l], a[l], d[l + 1]
+                if l > 0:
+                    dl = d[l]
+                    for p in range(Wl.shape[1]):
+                        dl[0, p] = 0.0
+                    for i in range(Wl.shape[0]):
+                        di = dn[0, i]
+                        for p in range(Wl.shape[1]):
+                            dl[0, p] += Wl[i, p] * di
+                    _times_fprime(codes[l - 1], z[l], a[l], dl, 0)
+                for i in range(Wl.shape[0]):  # w_ik := w_ik + eta a_i Delta_k
+                    g = eta * dn[0, i]
+                    for p in range(Wl.shape[1]):
+                        Wl[i, p] -= g * al[0, p] + decay * Wl[i, p]
+                    bl[i] -= g
         return total, -1
 
     # --- fused elementwise kernels for the NumPy path: one pass each, rows of a workspace ------------

@@ -250,7 +250,7 @@ def test_console_script_entry_point(tmp_path):
 
 
 def _errors(tmp_path):
-    bad = write_csv(tmp_path / "bad.csv", ["a", "b", "y"], [[1, 2, "x"], [3, "zz", "y"]])
+    bad = write_csv(tmp_path / "bad.csv", ["a", "b", "y"], [[i, i * 2, "xy"[i % 2]] for i in range(11)] + [[3, "zz", "y"]])
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("a,b,y\n1,2,x\n3,4\n")
     missing = write_csv(tmp_path / "missing.csv", ["a", "b", "y"], [[1, "", "x"], [3, 4, "y"]])
@@ -262,7 +262,7 @@ def _errors(tmp_path):
     rand = tmp_path / "rand.safetensors"
     rand.write_bytes(os.urandom(300))
     return [
-        (["train", bad, "--target", "y"], 1, "row 3, column 'b': 'zz' is not a number"),
+        (["train", bad, "--target", "y"], 1, "row 13, column 'b': 'zz' is not a number, but 11 of its 12 values are"),
         (["train", ragged, "--target", "y"], 1, "row 3 has 2 cells but the header has 3 columns"),
         (["train", missing, "--target", "y"], 1, "row 2, column 'b': missing value"),
         (["train", one, "--target", "y"], 1, "single class 'x'"),

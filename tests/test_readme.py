@@ -41,3 +41,26 @@ def test_readme_command_line_session_runs(tmp_path, monkeypatch):
     for argv in lines:
         assert main(argv[1:] + ["--quiet"] if argv[1] in ("train", "predict") else argv[1:]) == 0, argv
     assert (tmp_path / "iris.safetensors").exists() and (tmp_path / "predictions.csv").exists()
+
+
+def test_readme_real_table_session_runs_and_prints_what_it_shows(tmp_path, monkeypatch, capsys):
+    """The penguins session runs as written, and every decision line the README shows is printed."""
+    from deltaprop.cli import main
+
+    block = README[README.index("### Real tables"):]
+    session = re.search(r"```bash\n(.*?)```", block, flags=re.S).group(1)
+    shown = re.search(r"```text\n(.*?)```", block, flags=re.S).group(1).splitlines()
+    lines = [line.split() for line in session.splitlines() if line.startswith("deltaprop ")]
+    assert [a[1] for a in lines] == ["train", "predict", "evaluate"]
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "300")  # one decision per line, as shown
+    capsys.readouterr()
+    assert main(lines[0][1:]) == 0
+    printed = " ".join(capsys.readouterr().err.split())
+    for line in shown:
+        if line.strip() != "...":
+            assert " ".join(line.split()) in printed, line
+    for argv in lines[1:]:
+        assert main(argv[1:]) == 0, argv
+    assert len((tmp_path / "species.csv").read_text().splitlines()) == 1 + 344

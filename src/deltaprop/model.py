@@ -13,9 +13,10 @@ import numpy as np
 
 from .core import Network
 from .core.checks import as_matrix
+from .preprocess import Columns, as_table
 from .train import History, metrics
 
-__all__ = ["Model", "Scaler", "encode_labels", "infer_task"]
+__all__ = ["Model", "Scaler", "TASK_RULE", "encode_labels", "infer_task", "task_reason"]
 
 
 @dataclass
@@ -48,15 +49,37 @@ class Scaler:
         return (np.asarray(X, dtype=np.float64) - self.mean) / self.scale
 
 
+TASK_RULE = ("text or booleans: classification; numbers: regression, unless they are whole numbers with at most "
+             "min(20, rows / 5) distinct values (at least 2 allowed)")
+
+
 def infer_task(y) -> str:
-    """'classification' for labels (strings, booleans, integers, or reals that are all whole
-    numbers with few distinct values), 'regression' for other real values."""
+    """The task a target column asks for, by :data:`TASK_RULE`.
+
+    Labels (strings, booleans) are classes. Numbers are a quantity to regress on unless they
+    are few distinct whole numbers relative to the rows: at most ``max(2, min(20, m // 5))``
+    distinct values among m rows (digit labels 0-9 in 60000 rows are classes; body masses in
+    grams, 94 distinct values in 342 rows, are a quantity). ``--task`` overrides the guess.
+    """
+    return task_reason(y)[0]
+
+
+def task_reason(y) -> tuple[str, str]:
+    """(task, why): :func:`infer_task`'s answer and one line saying why, for the command line to print."""
     y = np.asarray(y)
-    if y.dtype.kind in "OUSbiu":
-        return "classification"
-    whole = y.size > 0 and bool(np.all(y == np.round(y)))
-    few = np.unique(y).size <= max(2, min(100, y.size // 2))
-    return "classification" if whole and few else "regression"
+    if y.dtype.kind in "OUSb":
+        return "classification", "the target holds labels (text or booleans)"
+    m = y.size
+    distinct = np.unique(y).size
+    limit = max(2, min(20, m // 5))
+    whole = m > 0 and (y.dtype.kind in "iu" or bool(np.all(y == np.round(y))))
+    if whole and distinct <= limit:
+        return "classification", (f"the target holds {distinct} distinct whole numbers in {m} rows "
+                                   f"(at most {limit} are read as classes)")
+    if whole:
+        return "regression", (f"the target holds {distinct} distinct whole numbers in {m} rows, more than the "
+                               f"{limit} that would be read as classes")
+    return "regression", "the target holds real numbers"
 
 
 def _native(v):
@@ -110,6 +133,9 @@ class Model:
     target_scaler : Scaler, optional
         Regression only: the network learns standardised targets, and ``predict`` maps
         its outputs back (the cost J is then in standardised units).
+    columns : Columns, optional
+        The table columns the model reads and how each becomes inputs (one-hot text, filled
+        missing numbers; see :mod:`deltaprop.preprocess`). None: the inputs are given as numbers.
     settings, metrics : dict
         Training settings and final metrics (JSON-able), kept in the model file.
     history : History, optional
@@ -125,6 +151,7 @@ class Model:
     metrics: dict = field(default_factory=dict)
     history: History | None = None
     target_scaler: Scaler | None = None
+    columns: Columns | None = None
 
     @property
     def n_features(self) -> int:
@@ -175,8 +202,60 @@ class Model:
                         f"<td style='text-align:left'>{escape(v)}</td></tr>" for k, v in self.summary().items())
         return f"<table class='dp-model'>{cells}</table>"
 
+    def encode(self, data, *, rows=None, source: str = "X") -> tuple[np.ndarray, list[str]]:
+        """The network's inputs, before scaling, from raw data, and notes about it.
+
+        Parameters
+        ----------
+        data : DataFrame, mapping of columns, Table, or array_like of shape (m, n_features)
+            With :attr:`columns` set, a table holding those columns by name: text is one-hot
+            encoded and missing numbers filled as in training. A 2-D array is taken as the
+            encoded inputs themselves (what this method returns; for a model whose columns are
+            all numbers, the columns in order), with missing numbers filled.
+        rows : ndarray of int, optional
+            Row numbers for messages (a :class:`~deltaprop.io.data.Table` carries its own).
+
+        Returns
+        -------
+        X : ndarray of shape (m, n_features), float64
+        notes : list of str
+            Categories not seen in training, one line per column.
+        """
+        cols = self.columns
+        if hasattr(data, "rows") and isinstance(getattr(data, "columns", None), dict):  # an io Table
+            table, rows, source = data.columns, data.rows, data.source
+        elif hasattr(data, "columns") or isinstance(data, dict):
+            table = as_table(data)
+        else:
+            table = None
+        if cols is None:
+            if table is not None:
+                names = self.feature_names or list(table)
+                absent = [n for n in names if n not in table]
+                if absent:
+                    raise ValueError(f"{source}: missing column(s) {', '.join(map(repr, absent))} that the model needs")
+                data = np.column_stack([np.asarray(table[n], dtype=np.float64) for n in names])
+            return as_matrix(data, name=source, n_cols=self.n_features, dtype=np.float64), []
+        if table is not None:
+            return cols.transform(table, row_numbers=rows, source=source)
+        X = np.array(data, dtype=np.float64) if np.ndim(data) == 2 else None
+        if X is None or X.shape[1] != self.n_features:
+            raise ValueError(f"{source}: expected a table (DataFrame or mapping) with the columns {', '.join(cols.names)}, "
+                             f"or a matrix of the {self.n_features} encoded inputs")
+        j = 0
+        for c in cols.columns:  # matrix columns are the encoded inputs: only a number column's fill applies
+            if c.kind == "number" and c.fill is not None:
+                X[np.isnan(X[:, j]), j] = c.fill
+            j += len(c.input_names)
+        return as_matrix(X, name=source, n_cols=self.n_features, dtype=np.float64), []
+
     def inputs(self, X) -> np.ndarray:
-        """Checked, scaled inputs in the network's dtype."""
+        """Checked, scaled inputs in the network's dtype (categories not seen in training are warned about)."""
+        X, notes = self.encode(X)
+        if notes:
+            import warnings
+
+            warnings.warn("; ".join(notes), UserWarning, stacklevel=3)
         X = as_matrix(X, name="X", n_cols=self.n_features, dtype=np.float64)
         if self.scaler is not None:
             X = self.scaler.transform(X)

@@ -10,7 +10,8 @@ import numpy as np
 from ..core import Network
 from ..io import atomic_write_bytes, check_writable
 from .common import (EXIT_CHECK_FAILED, EXIT_OK, UsageError, console, guard_outputs, int_list, load_model,
-                     model_inputs, safe_text)
+                     safe_text)
+from .data import model_inputs
 
 
 def random_problem(args, rows: int):

@@ -9,7 +9,7 @@ import re
 import sys
 
 from ..core import Network
-from ..io import as_model, load, read_data
+from ..io import as_model, load
 from ..io.atomic import check_outputs
 from ..model import Model
 
@@ -139,15 +139,3 @@ def load_model(path) -> Model:
                              "(one label per row only); use it from Python with deltaprop.load")
         raise ValueError(f"{path}: not a model the command line can use")
     return model
-
-
-def model_inputs(model, args, need_target):
-    """The data set ``args.data``, its columns chosen by the model's input names, checked against the model."""
-    text_classes = model.classes is not None and all(isinstance(c, str) for c in model.classes)
-    ds = read_data(args.data, args.target if need_target else None, drop_missing=args.drop_missing,
-                   columns=model.feature_names if not args.data.endswith(".npz") else None,
-                   labels=getattr(args, "labels", None), target_as_text=need_target and text_classes)
-    if ds.X.shape[1] != model.n_features:
-        raise ValueError(f"{args.data}: {ds.X.shape[1]} feature columns, but the model was trained on "
-                         f"{model.n_features}")
-    return ds

@@ -19,7 +19,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = Parser(add_help=False)
     data.add_argument("--drop-missing", action="store_true",
-                      help="skip CSV rows with a missing cell (empty, NA, nan, ?) instead of refusing the file")
+                      help="skip rows with a missing cell (empty, NA, nan, ?) instead of refusing the file; predict then "
+                           "writes a first column, row, with the row number in DATA of each prediction")
+    data.add_argument("--delimiter", metavar="CHAR",
+                      help="a CSV's delimiter: one character, or tab, comma, semicolon, pipe (default: sniffed "
+                           "from the first lines)")
     data.add_argument("--labels", help="IDX labels file (default: the MNIST name next to the images file)")
 
     random_net = Parser(add_help=False)  # the --layers problem that check.random_problem builds
@@ -44,6 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", metavar="NAME", help="built-in data: " + ", ".join(builtin_datasets()))
     p.add_argument("--target", metavar="COL", help="the target column of a CSV (or array of an .npz)")
     p.add_argument("--task", choices=["classification", "regression"], help="override the guess from the target")
+    p.add_argument("--features", type=lambda t: [c.strip() for c in t.split(",")], metavar="COL,...",
+                   help="use only these columns as features (default: every column but the target)")
+    p.add_argument("--ignore", type=lambda t: [c.strip() for c in t.split(",")], metavar="COL,...",
+                   help="leave these columns out (default: none)")
+    p.add_argument("--impute", choices=["none", "mean", "median", "most-frequent"], default="none",
+                   help="fill missing numbers with this statistic of the training rows, stored for predict "
+                        "(default none: a missing number is refused)")
+    p.add_argument("--max-categories", type=positive_int, default=20, metavar="N",
+                   help="one-hot encode a text column with at most N distinct values (default 20)")
     p.add_argument("--hidden", default="64", metavar="SIZES", help="hidden layer sizes, e.g. 128,64 (default 64)")
     p.add_argument("--activation", default="relu", help="hidden activation, or one per layer (default relu)")
     p.add_argument("--cost", choices=["cross-entropy", "squared"], help="default: cross-entropy for labels, "

@@ -9,14 +9,15 @@ import time
 import numpy as np
 
 from ..core import Network, get_activation
-from ..io import check_writable, load_builtin, newest_checkpoint, read_data, save
+from ..io import check_writable, newest_checkpoint, save
 from ..io.logs import Checkpointer, JsonlLog
 from ..io.modelfile import CheckpointLock, checkpoint_files, remove_stale_temporaries
-from ..model import Model, Scaler, encode_labels, fingerprint, infer_task, split_test
+from ..model import Model, Scaler, encode_labels, fingerprint, split_test, task_reason
 from ..plot import plot_history, require_matplotlib
 from ..train import finish_run, get_optimizer, get_schedule, train
 from .common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UsageError, console, guard_outputs, int_list,
                      safe_text)
+from .data import encode_columns, load_training_data
 from .progress import ProgressBar, StopOnSignal, summary_table
 
 MIN_VALIDATION_ROWS = 50  # below this, early stopping on the validation cost is left off
@@ -36,11 +37,13 @@ def cmd_train(args) -> int:
 
 
 def _run(args, hidden, acts, batch_size, err, say) -> int:
-    ds = _load_training_data(args)
+    ds, table = load_training_data(args, say)
     task, Y, classes, cost = _target(ds, args, say)
     train_idx, test_idx = split_test(len(Y), args.test_split, args.seed, Y if task == "classification" else None)
+    columns = encode_columns(args, ds, table, train_idx, say) if table is not None else None
     config = _config(args, ds, hidden, acts, cost, task, fingerprint(ds.X, ds.y))
     model = _model(args, ds, Y[train_idx], train_idx, classes, config, say)
+    model.columns = columns
     Xs = model.inputs(ds.X[train_idx])
     Ytr = model.targets(Y[train_idx]) if task == "regression" else Y[train_idx]
     log = JsonlLog(args.log_jsonl) if args.log_jsonl else None
@@ -138,29 +141,9 @@ def _prepare_outputs(args) -> None:
         check_writable(os.path.join(args.checkpoint_dir, "checkpoint.probe"), "--checkpoint-dir")
 
 
-def _load_training_data(args):
-    if args.dataset and args.data:
-        raise UsageError("give either a DATA file or --dataset NAME, not both")
-    if args.dataset:
-        ds = load_builtin(args.dataset)
-        if args.target and args.target != ds.target_name:
-            raise UsageError(f"--target: the built-in data set {args.dataset!r} has its own target")
-        return ds
-    if not args.data:
-        raise UsageError("give a DATA file (with --target COLUMN) or --dataset NAME; see deltaprop datasets")
-    name = os.path.basename(args.data).lower()
-    is_table = not (name.endswith(".npz") or "idx" in name or "ubyte" in name)
-    if is_table and not args.target:
-        raise UsageError(f"--target COLUMN is required for {args.data}: which column holds the target?")
-    ds = read_data(args.data, args.target, drop_missing=args.drop_missing, labels=getattr(args, "labels", None))
-    if ds.y is None:
-        raise UsageError(f"{args.data}: no target found (for .npz files an array 'y'; for IDX files a labels file)")
-    return ds
-
-
 def _target(ds, args, say):
     """``(task, Y, classes, cost)``: the task (flag or guess), the targets as the network's Y, and the cost."""
-    task = args.task or infer_task(ds.y)
+    task, why = (args.task, "--task") if args.task else task_reason(ds.y)
     if task == "classification":
         Y, classes = encode_labels(ds.y)
         if len(classes) < 2:
@@ -178,11 +161,11 @@ def _target(ds, args, say):
         raise UsageError("--cost cross-entropy needs a classification target; this one is regression")
     if task == "classification":
         shown = ", ".join(map(str, classes[:8])) + (" ..." if len(classes) > 8 else "")
-        say(f"target {ds.target_name!r}: {len(classes)} classes ({shown}) -> classification, "
+        say(f"target {ds.target_name!r}: {len(classes)} classes ({shown}) -> classification ({why}), "
             f"softmax outputs + {cost.replace('_', '-')} cost")
     else:
-        say(f"target {ds.target_name!r}: real values -> regression, identity outputs + squared cost"
-            + ("" if args.no_scale else " (on standardised targets)"))
+        say(f"target {ds.target_name!r}: regression ({why}), identity outputs + squared cost"
+            + ("" if args.no_scale else " (on standardised targets)") + ("" if args.task else "; --task overrides"))
     return task, Y, classes, cost
 
 

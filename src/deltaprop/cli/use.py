@@ -10,7 +10,8 @@ from ..core import Network
 from ..io import as_model, atomic_write_bytes, builtin_datasets, check_writable, load, load_checkpoint, read_header
 from ..io.logs import read_log
 from ..plot import plot_history
-from .common import (EXIT_OK, UsageError, console, fmt, guard_outputs, load_model, model_inputs, safe_text,
+from .data import model_inputs
+from .common import (EXIT_OK, UsageError, console, fmt, guard_outputs, load_model, safe_text,
                      spreadsheet_safe)
 
 # --- predict, evaluate ------------------------------------------------------------------------------------
@@ -24,25 +25,31 @@ def cmd_predict(args) -> int:
     model = load_model(args.model)
     if args.proba and model.task != "classification":
         raise UsageError("--proba is for classification models; this one does regression")
-    ds = model_inputs(model, args, need_target=False)
+    err = console(stderr=True)
+    ds = model_inputs(model, args, need_target=False,
+                      say=(lambda text: None) if args.quiet else (lambda text: err.print(safe_text(text))))
     pred = model.predict(ds.X)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    # with --drop-missing some rows may be skipped: each prediction then says which row of DATA it is for
+    numbered = args.drop_missing and ds.rows is not None
+    first = ["row"] if numbered else []
+    cells = (lambda i: [str(int(ds.rows[i]))]) if numbered else (lambda i: [])
     if model.task == "classification":
         # labels come from the model file: neutralised for spreadsheets (a leading ') and terminals
-        header = ["prediction"] + ([spreadsheet_safe(c) for c in model.classes] if args.proba else [])
+        header = first + ["prediction"] + ([spreadsheet_safe(c) for c in model.classes] if args.proba else [])
         writer.writerow(header)
         proba = model.predict_proba(ds.X) if args.proba else None
         labels = {c: spreadsheet_safe(c) for c in model.classes}
         for i, p in enumerate(pred):
-            writer.writerow([labels[p]] + ([f"{v:.6g}" for v in proba[i]] if proba is not None else []))
+            writer.writerow(cells(i) + [labels[p]] + ([f"{v:.6g}" for v in proba[i]] if proba is not None else []))
     else:
         pred2 = pred.reshape(len(pred), -1)
         names = model.target_names if model.target_names and len(model.target_names) == pred2.shape[1] else None
-        writer.writerow(["prediction"] if pred2.shape[1] == 1 else [spreadsheet_safe(f"prediction_{n}") for n in
-                                                                    (names or range(pred2.shape[1]))])
-        for row in pred2:
-            writer.writerow([f"{v:.8g}" for v in row])
+        writer.writerow(first + (["prediction"] if pred2.shape[1] == 1 else
+                                 [spreadsheet_safe(f"prediction_{n}") for n in (names or range(pred2.shape[1]))]))
+        for i, row in enumerate(pred2):
+            writer.writerow(cells(i) + [f"{v:.8g}" for v in row])
     if args.out:
         check_writable(args.out, "--out")
         atomic_write_bytes(args.out, buffer.getvalue().encode("utf-8"))

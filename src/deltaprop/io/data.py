@@ -7,16 +7,33 @@ the column of the first problem.
 
 from __future__ import annotations
 
-import csv
 import gzip
 import os
 import re
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Dataset", "read_data", "read_csv", "read_npz", "read_idx", "load_builtin", "builtin_datasets"]
+__all__ = [
+    "Dataset",
+    "Table",
+    "dataset_from_table",
+    "feature_columns",
+    "missing_mask",
+    "read_table",
+    "sniff_delimiter",
+    "read_data",
+    "read_csv",
+    "check_path",
+    "is_idx",
+    "is_table",
+    "target_values",
+    "read_npz",
+    "read_idx",
+    "load_builtin",
+    "builtin_datasets",
+]
 
 MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
 
@@ -34,6 +51,8 @@ class Dataset:
     target_name : str or None
     source : str
         The file or built-in name it came from.
+    rows : ndarray of int, optional
+        Each row's number in the file (tables: the header is row 1), when rows may have been skipped.
     """
 
     X: np.ndarray
@@ -41,6 +60,7 @@ class Dataset:
     feature_names: list | None
     target_name: str | None
     source: str
+    rows: np.ndarray | None = None
 
 
 _LEADING_ZERO = re.compile(r"^[+-]?0\d")
@@ -90,9 +110,333 @@ def target_column(values: list[str], *, where=None) -> np.ndarray:
     return arr
 
 
+# --- tables: CSV (any delimiter, gzipped or not), Parquet, Feather/Arrow, read by pyarrow ----------------------
+
+_MISSING_CELLS = sorted({v for w in MISSING for v in (w, w.upper(), w.capitalize(), w.title())})
+_DELIMITERS = (",", ";", "\t", "|")
+_BLOCK = 16 << 20  # bytes pyarrow parses at a time; a row longer than this is refused by name
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+
+
+@dataclass
+class Table:
+    """A table's columns as read, before any encoding.
+
+    Attributes
+    ----------
+    columns : dict of str -> ndarray of shape (m,)
+        Numbers as float64 with NaN where a cell is missing; anything else as an object array
+        of strings (booleans as bool) with None where a cell is missing.
+    rows : ndarray of shape (m,), int
+        Each row's number in the file, for messages: in a CSV the header is row 1 and the data
+        rows follow it (blank lines are not counted); in Parquet and Feather the first row is 1.
+    source : str
+    notes : list of str
+        What reading decided that a user should know (the delimiter sniffed, a decimal comma, a
+        pandas index column left out).
+    """
+
+    columns: dict
+    rows: np.ndarray
+    source: str
+    notes: list = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def take(self, index) -> "Table":
+        """The rows at ``index`` (an int array or a boolean mask), in that order."""
+        return Table({k: v[index] for k, v in self.columns.items()}, self.rows[index], self.source, list(self.notes))
+
+
+def _pyarrow():
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.csv  # noqa: F401
+    except ImportError:  # pragma: no cover - pyarrow is a core dependency
+        raise ImportError("reading tables needs pyarrow: pip install pyarrow") from None
+    import pyarrow as pa
+
+    return pa
+
+
+class _Counting:
+    """A binary file that tells ``progress(done, total)`` how far it has been read (at most every 0.2 s)."""
+
+    def __init__(self, f, total, progress):
+        self.f, self.total, self.progress, self.done, self.last = f, total, progress, 0, 0.0
+        self.closed = False
+
+    def read(self, n=-1):
+        import time
+
+        data = self.f.read(n)
+        self.done += len(data)
+        now = time.monotonic()
+        if self.progress is not None and (now - self.last > 0.2 or not data):
+            self.last = now
+            self.progress(self.done, self.total)
+        return data
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return False
+
+    def close(self):
+        self.closed = True
+        self.f.close()
+
+
+def _sample(path: str, gz: bool, n: int = 1 << 16) -> str:
+    opener = gzip.open if gz else open
+    try:
+        with opener(path, "rb") as f:
+            head = f.read(n)
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"{path}: not readable ({exc})") from None
+    text = head.decode("utf-8", errors="replace")
+    if len(head) == n and "\n" in text:
+        text = text[: text.rindex("\n")]  # whole lines only
+    return text.lstrip("\ufeff")
+
+
+def sniff_delimiter(sample: str) -> str | None:
+    """The delimiter of a CSV sample: of , ; tab |, the one that splits the header and the next lines
+    into the same number (> 1) of cells, preferring the most cells; None when no candidate does."""
+    import csv as _csv
+
+    lines = [ln for ln in sample.splitlines() if ln.strip()][:50]
+    if not lines:
+        return None
+    best, best_n = None, 1
+    for d in _DELIMITERS:
+        try:
+            counts = {len(r) for r in _csv.reader(lines, delimiter=d)}
+        except _csv.Error:
+            continue
+        if len(counts) == 1:
+            (n,) = counts
+            if n > best_n:
+                best, best_n = d, n
+    return best
+
+
+def _decimal_comma(sample: str, delimiter: str) -> bool:
+    """Whether cells like ``39,1`` (and no ``39.1``) say the file writes decimals with a comma."""
+    import csv as _csv
+
+    if delimiter == ",":
+        return False
+    cells = [c.strip() for r in _csv.reader(sample.splitlines()[1:50], delimiter=delimiter) for c in r]
+    comma = sum(1 for c in cells if _DECIMAL_COMMA.match(c))
+    point = sum(1 for c in cells if re.match(r"^[+-]?\d+\.\d+$", c))
+    return comma > 0 and point == 0
+
+
+def _named(delimiter: str) -> str:
+    return {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe", " ": "space"}.get(delimiter, repr(delimiter))
+
+
+def _delimiter_flag(delimiter: str | None) -> str | None:
+    if delimiter is None:
+        return None
+    d = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}.get(delimiter.lower(),
+                                                                                              delimiter)
+    if len(d) != 1 or d in "\"\r\n":
+        raise ValueError(f"--delimiter must be one character (or tab, comma, semicolon, pipe, space), got {delimiter!r}")
+    return d
+
+
+def read_table(path, *, delimiter: str | None = None, text_columns=(), progress=None) -> Table:
+    """Read a CSV (``.csv``, ``.tsv``, ``.txt``, gzipped or not), Parquet or Feather/Arrow file's columns.
+
+    Parameters
+    ----------
+    path : str
+    delimiter : str, optional
+        A CSV's delimiter (one character, or ``tab``); by default sniffed from the first lines
+        (comma, semicolon, tab or pipe; a ``.tsv`` file is tab-separated). A semicolon file whose
+        numbers are written ``39,1`` is read with a decimal comma.
+    text_columns : iterable of str
+        Columns read as text whatever they hold (a target whose labels are ``007`` and ``7``).
+    progress : callable, optional
+        ``progress(bytes_read, bytes_total)``, called at most five times a second while a CSV is read.
+
+    Returns
+    -------
+    Table
+
+    Raises
+    ------
+    ValueError
+        Naming the file (and the row or column) of the first problem: not text, ragged rows, a header
+        cell without a name, a name used twice, a row longer than 16 MB.
+    """
+    pa = _pyarrow()
+    path = os.fspath(path)
+    name = os.path.basename(path).lower()
+    if name.endswith((".parquet", ".pq")):
+        import pyarrow.parquet as pq
+
+        try:
+            at = pq.read_table(path)
+        except (OSError, pa.ArrowException) as exc:
+            raise ValueError(f"{path}: not a readable Parquet file ({exc})") from None
+        return _from_arrow(at, path, first_row=1, text_columns=text_columns)
+    if name.endswith((".feather", ".arrow", ".ipc")):
+        import pyarrow.feather as pf
+
+        try:
+            at = pf.read_table(path)
+        except (OSError, pa.ArrowException) as exc:
+            raise ValueError(f"{path}: not a readable Feather/Arrow file ({exc})") from None
+        return _from_arrow(at, path, first_row=1, text_columns=text_columns)
+    return _read_csv_table(pa, path, name, delimiter, text_columns, progress)
+
+
+def _read_csv_table(pa, path, name, delimiter, text_columns, progress) -> Table:
+    import pyarrow.csv as pacsv
+
+    gz = name.endswith(".gz")
+    sample = _sample(path, gz)
+    try:
+        sample.encode("utf-8")
+        with (gzip.open if gz else open)(path, "rb") as f:
+            f.read(1 << 16).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < (1 << 16) - 4:
+            raise ValueError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise ValueError(f"{path}: not readable as CSV ({exc})") from None
+    if not sample.strip():
+        raise ValueError(f"{path}: the file is empty; expected a header row and data rows")
+    notes = []
+    d = _delimiter_flag(delimiter)
+    if d is None:
+        d = "\t" if name.endswith((".tsv", ".tsv.gz", ".tab")) else sniff_delimiter(sample)
+        if d is None:
+            d = ","
+        elif d != ",":
+            notes.append(f"{path}: {_named(d)}-separated (sniffed; --delimiter sets it)")
+    header = next(iter(__import__("csv").reader([sample.splitlines()[0]], delimiter=d)))
+    header = [h.strip() for h in header]
+    _check_header(path, header)
+    decimal = "," if _decimal_comma(sample, d) else "."
+    if decimal == ",":
+        notes.append(f"{path}: numbers are written with a decimal comma (39,1 is read as 39.1)")
+    text_columns = [c for c in text_columns if c in header]
+    raw_header = next(iter(__import__("csv").reader([sample.splitlines()[0]], delimiter=d)))
+    convert = pacsv.ConvertOptions(null_values=_MISSING_CELLS, strings_can_be_null=True,
+                                   quoted_strings_can_be_null=True, decimal_point=decimal,
+                                   column_types={raw_header[header.index(c)]: pa.string() for c in text_columns})
+    parse = pacsv.ParseOptions(delimiter=d, newlines_in_values=True)
+    read = pacsv.ReadOptions(block_size=_BLOCK, column_names=[h if h else f"column {i + 1}" for i, h in enumerate(header)],
+                             skip_rows=1)
+    total = os.path.getsize(path)
+    raw = open(path, "rb")
+    source = _Counting(raw, total, progress)
+    stream = pa.PythonFile(source, mode="r")
+    if gz:
+        stream = pa.CompressedInputStream(stream, "gzip")
+    try:
+        at = pacsv.read_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
+    except pa.ArrowInvalid as exc:
+        raise ValueError(_csv_problem(path, str(exc), d, _first_ragged_row(path, gz, d, len(header)))) from None
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"{path}: not readable as CSV ({exc})") from None
+    finally:
+        raw.close()
+    if at.num_rows == 0:
+        raise ValueError(f"{path}: no data rows after the header")
+    table = _from_arrow(at, path, first_row=2, text_columns=text_columns)
+    table.notes[:0] = notes
+    return table
+
+
+def _check_header(path, header) -> None:
+    seen = {}
+    for c, h in enumerate(header):
+        if not h and c > 0:
+            raise ValueError(f"{path}: column {c + 1} of the header has no name")
+        if h in seen:
+            raise ValueError(f"{path}: duplicate column name {h!r} (columns {seen[h] + 1} and {c + 1})")
+        seen[h] = c
+
+
+def _first_ragged_row(path, gz, delimiter, n_header) -> tuple[int, int] | None:
+    """(row, cells) of the first row whose cell count differs from the header's, counting rows as
+    the reader does (the header is row 1, blank lines skipped); only called once reading has failed."""
+    import csv as _csv
+
+    try:
+        with (gzip.open if gz else open)(path, "rt", newline="", encoding="utf-8-sig", errors="replace") as f:
+            row = 0
+            for cells in _csv.reader(f, delimiter=delimiter):
+                if not any(c.strip() for c in cells):
+                    continue
+                row += 1
+                if len(cells) != n_header:
+                    return row, len(cells)
+    except (OSError, EOFError, _csv.Error):
+        return None
+    return None
+
+
+def _csv_problem(path, message, delimiter, ragged) -> str:
+    """pyarrow's parse error, said in the file's terms."""
+    m = re.search(r"Expected (\d+) columns, got (\d+)", message)
+    if m:
+        where, cells = (f"row {ragged[0]}", ragged[1]) if ragged else ("a row", m.group(2))
+        return (f"{path}: {where} has {cells} cells but the header has {m.group(1)} columns "
+                f"(delimiter {_named(delimiter)}; --delimiter sets another)")
+    if "straddling" in message or "block" in message.lower():
+        return f"{path}: a row is longer than {_BLOCK >> 20} MB; expected a table of ordinary rows"
+    if "UTF8" in message or "utf8" in message.lower():
+        return f"{path}: not a UTF-8 text file ({message.splitlines()[0]})"
+    return f"{path}: not readable as CSV ({message.splitlines()[0]})"
+
+
+def _from_arrow(at, path, *, first_row: int, text_columns=()) -> Table:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    names = [str(n) for n in at.column_names]
+    _check_header(path, ["x" if (i == 0 and not n) else n for i, n in enumerate(names)])
+    columns, notes = {}, []
+    for name, col in zip(names, at.columns):
+        t = col.type
+        if name in text_columns:
+            col, t = pc.cast(col, pa.string()), pa.string()
+        if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+            columns[name] = pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)
+        elif pa.types.is_boolean(t):
+            columns[name] = np.asarray(col.to_pylist(), dtype=object)
+        elif pa.types.is_null(t):
+            columns[name] = np.full(len(col), None, dtype=object)
+        else:
+            if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+                col = pc.cast(col, pa.string())
+            columns[name] = col.to_numpy(zero_copy_only=False).astype(object, copy=False)
+        del col
+    rows = np.arange(first_row, first_row + at.num_rows, dtype=np.int64)
+    del at
+    first = names[0] if names else None
+    if first is not None and (first in ("", "column 1", "Unnamed: 0") or first.startswith("__index_level_")):
+        x = columns[first]
+        if x.dtype.kind == "f" and len(x) and x[0] in (0, 1) and np.all(np.diff(x) == 1):
+            del columns[first]
+            notes.append(f"{path}: column 1 has no name and counts the rows ({x[0]:.0f}, {x[0] + 1:.0f}, ...): "
+                         "read as a row index (pandas writes one), not as a feature")
+    if first is not None and first in columns and first in ("", "column 1"):
+        raise ValueError(f"{path}: column 1 of the header has no name")
+    return Table(columns, rows, path, notes)
+
+
 def read_csv(path, target: str | None = None, *, drop_missing: bool = False, columns: list | None = None,
-             target_as_text: bool = False) -> Dataset:
-    """Read a CSV file with a header row.
+             target_as_text: bool = False, delimiter: str | None = None) -> Dataset:
+    """Read a CSV file with a header row into numbers (every feature column must hold numbers).
 
     Parameters
     ----------
@@ -105,83 +449,112 @@ def read_csv(path, target: str | None = None, *, drop_missing: bool = False, col
     columns : list of str, optional
         Take exactly these feature columns, by name, in this order (the others are
         ignored); a missing one is an error.
+    delimiter : str, optional
+        See :func:`read_table` (sniffed by default).
     """
-    path = os.fspath(path)
-    try:
-        if path.lower().endswith(".gz"):
-            with gzip.open(path, "rt", newline="", encoding="utf-8-sig") as f:
-                rows = list(csv.reader(f))
-        else:
-            with open(path, newline="", encoding="utf-8-sig") as f:
-                rows = list(csv.reader(f))
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
-    except (csv.Error, EOFError, gzip.BadGzipFile) as exc:
-        raise ValueError(f"{path}: not readable as CSV ({exc})") from None
-    numbered = [(i + 1, r) for i, r in enumerate(rows) if any(c.strip() for c in r)]
-    if not numbered:
-        raise ValueError(f"{path}: the file is empty; expected a header row and data rows")
-    header_line, header = numbered[0]
-    header = [h.strip() for h in header]
-    for c, h in enumerate(header):
-        if not h:
-            raise ValueError(f"{path}: column {c + 1} of the header has no name")
-    seen = {}
-    for c, h in enumerate(header):
-        if h in seen:
-            raise ValueError(f"{path}: duplicate column name {h!r} (columns {seen[h] + 1} and {c + 1})")
-        seen[h] = c
-    body = numbered[1:]
-    if not body:
-        raise ValueError(f"{path}: no data rows after the header")
-    for line, r in body:
-        if len(r) != len(header):
-            raise ValueError(f"{path}: row {line} has {len(r)} cells but the header has {len(header)} columns")
-    if target is not None and target not in seen:
-        raise ValueError(f"{path}: no column named {target!r}; the columns are {', '.join(header)}")
+    table = read_table(path, delimiter=delimiter, text_columns=[target] if target is not None else ())
+    return dataset_from_table(table, target, drop_missing=drop_missing, columns=columns, target_as_text=target_as_text)
+
+
+def missing_mask(values: np.ndarray) -> np.ndarray:
+    """True where a table column's cell is missing (NaN in numbers, None in text)."""
+    values = np.asarray(values)
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    if values.dtype.kind in "iub":
+        return np.zeros(values.shape, dtype=bool)
+    return np.array([v is None or (isinstance(v, float) and v != v) for v in values.tolist()], dtype=bool)
+
+
+def feature_columns(table: Table, target: str | None, *, features=None, ignore=()) -> list[str]:
+    """The feature columns' names: ``features`` (in that order) or every column but the target and ``ignore``.
+
+    Raises ValueError naming an unknown column, the target listed as a feature, or no feature left.
+    """
+    path = table.source
+    names = list(table.columns)
+    if target is not None and target not in table.columns:
+        raise ValueError(f"{path}: no column named {target!r}; the columns are {', '.join(names)}")
+    for flag, listed in (("--features", features or ()), ("--ignore", ignore or ())):
+        unknown = [c for c in listed if c not in table.columns]
+        if unknown:
+            raise ValueError(f"{path}: {flag} names {', '.join(map(repr, unknown))}, not among the columns "
+                             f"{', '.join(names)}")
+    if features:
+        if target is not None and target in features:
+            raise ValueError(f"{path}: the target {target!r} cannot also be a feature (--features)")
+        chosen = [c for c in features if c not in set(ignore or ())]
+    else:
+        chosen = [c for c in names if c != target and c not in set(ignore or ())]
+    if not chosen:
+        raise ValueError(f"{path}: no feature columns besides the target {target!r}")
+    return chosen
+
+
+def dataset_from_table(table: Table, target: str | None, *, drop_missing: bool = False, columns: list | None = None,
+                       target_as_text: bool = False) -> Dataset:
+    """Numbers from a table whose feature columns all hold numbers (what :func:`read_csv` returns)."""
+    path = table.source
     if columns is not None:
-        absent = [c for c in columns if c not in seen or c == target]
+        absent = [c for c in columns if c not in table.columns or c == target]
         if absent:
             raise ValueError(f"{path}: missing column(s) {', '.join(map(repr, absent))} that the model needs")
-        feat = [seen[c] for c in columns]
+        feat = list(columns)
     else:
-        feat = [c for c in range(len(header)) if header[c] != target]
-    if not feat:
-        raise ValueError(f"{path}: no feature columns besides the target {target!r}")
-    used = feat + ([seen[target]] if target is not None else [])
-    kept = []
-    for line, r in body:
-        gaps = [c for c in used if r[c].strip().lower() in MISSING]
-        if gaps:
-            if drop_missing:
-                continue
-            raise ValueError(
-                f"{path}: row {line}, column {header[gaps[0]]!r}: missing value; "
-                "pass --drop-missing (drop_missing=True) to skip rows with missing values"
-            )
-        kept.append((line, r))
-    if not kept:
-        raise ValueError(f"{path}: every row has a missing value")
-    cells = [[r[c].strip() for c in feat] for _, r in kept]
-    try:
-        X = np.array(cells, dtype=np.float64)
-    except ValueError:
-        for (line, _), row in zip(kept, cells):
-            for c, v in zip(feat, row):
-                try:
-                    float(v)
-                except ValueError:
-                    raise ValueError(f"{path}: row {line}, column {header[c]!r}: {v!r} is not a number") from None
-        raise
-    if not np.isfinite(X).all():
-        i, j = np.argwhere(~np.isfinite(X))[0]
-        raise ValueError(f"{path}: row {kept[i][0]}, column {header[feat[j]]!r}: {cells[i][j]!r} is not a finite number")
-    y = None
-    if target is not None:
-        cells = [r[seen[target]].strip() for _, r in kept]
-        y = np.array(cells, dtype=object) if target_as_text else target_column(
-            cells, where=lambda i: f"{path}: row {kept[i][0]}, column {target!r}")
-    return Dataset(X, y, [header[c] for c in feat], target, path)
+        feat = feature_columns(table, target)
+    used = feat + ([target] if target is not None else [])
+    gaps = np.zeros(len(table), dtype=bool)
+    first = None
+    for c in used:
+        mask = missing_mask(table.columns[c])
+        if mask.any():
+            i = int(np.argmax(mask))
+            if first is None or i < first[0]:
+                first = (i, c)
+            gaps |= mask
+    if first is not None:
+        if not drop_missing:
+            raise ValueError(f"{path}: row {table.rows[first[0]]}, column {first[1]!r}: missing value; pass "
+                             "--drop-missing (drop_missing=True) to skip rows with missing values")
+        if gaps.all():
+            raise ValueError(f"{path}: every row has a missing value")
+        table = table.take(~gaps)
+    X = np.empty((len(table), len(feat)), dtype=np.float64)
+    for j, c in enumerate(feat):
+        X[:, j] = _numbers(table, c)
+    y = None if target is None else target_values(table, target, as_text=target_as_text)
+    return Dataset(X, y, feat, target, path, rows=table.rows)
+
+
+def target_values(table: Table, target: str, *, as_text: bool = False) -> np.ndarray:
+    """A table's target column as labels or numbers (:func:`target_column`), or as text with ``as_text``.
+
+    Every cell must be present (drop or refuse rows with missing targets first).
+    """
+    cells = table.columns[target]
+    if cells.dtype.kind == "f":  # a Parquet/Feather number column
+        cells = [repr(float(v)) if not float(v).is_integer() else str(int(v)) for v in cells]
+    cells = [str(v).strip() for v in cells]
+    if as_text:
+        return np.array(cells, dtype=object)
+    return target_column(cells, where=lambda i: f"{table.source}: row {table.rows[i]}, column {target!r}")
+
+
+def _numbers(table: Table, name: str) -> np.ndarray:
+    values = table.columns[name]
+    if values.dtype.kind != "f":
+        out = np.empty(len(values), dtype=np.float64)
+        for i, v in enumerate(values.tolist()):
+            try:
+                out[i] = float(v) if not isinstance(v, bool) else float(v)
+            except (TypeError, ValueError):
+                raise ValueError(f"{table.source}: row {table.rows[i]}, column {name!r}: {v!r} is not a number") from None
+        values = out
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"{table.source}: row {table.rows[i]}, column {name!r}: '{values[i]:g}' is not a finite number")
+    return values
 
 
 def read_npz(path, target: str | None = None, *, columns: list | None = None) -> Dataset:
@@ -272,24 +645,45 @@ def read_idx(path, labels: str | None = None) -> Dataset:
 
 
 def read_data(path, target: str | None = None, *, drop_missing: bool = False, columns: list | None = None,
-              labels: str | None = None, target_as_text: bool = False) -> Dataset:
-    """Read any supported file, chosen by its name: ``.npz``, IDX (``idx`` in the name), else CSV.
+              labels: str | None = None, target_as_text: bool = False, delimiter: str | None = None) -> Dataset:
+    """Read any supported file into numbers, chosen by its name: ``.npz``, IDX (``idx`` in the name),
+    Parquet (``.parquet``), Feather/Arrow (``.feather``, ``.arrow``), else CSV (any delimiter, gzipped or not).
 
-    ``target_as_text``: a CSV target column is returned as its cells' text, exactly as written
+    ``target_as_text``: a table's target column is returned as its cells' text, exactly as written
     (for a model whose classes are text: a test file holding only ``7`` and ``8`` of the
-    classes ``007``, ``7``, ``8`` must not read them as numbers).
+    classes ``007``, ``7``, ``8`` must not read them as numbers). Tables with text feature
+    columns are read with :func:`read_table` and encoded by :class:`deltaprop.preprocess.Columns`.
     """
+    path = check_path(path)
+    name = os.path.basename(path).lower()
+    if name.endswith(".npz"):
+        return read_npz(path, target, columns=columns)
+    if is_idx(name):
+        return read_idx(path, labels)
+    table = read_table(path, delimiter=delimiter, text_columns=[target] if target is not None else ())
+    return dataset_from_table(table, target, drop_missing=drop_missing, columns=columns, target_as_text=target_as_text)
+
+
+def check_path(path) -> str:
+    """The path as text, or FileNotFoundError / ValueError for a missing file or a folder."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such file")
     if os.path.isdir(path):
         raise ValueError(f"{path}: is a folder, expected a data file")
-    name = os.path.basename(path).lower()
-    if name.endswith(".npz"):
-        return read_npz(path, target, columns=columns)
-    if "idx" in name or name.endswith("-ubyte") or name.endswith("-ubyte.gz"):
-        return read_idx(path, labels)
-    return read_csv(path, target, drop_missing=drop_missing, columns=columns, target_as_text=target_as_text)
+    return path
+
+
+def is_idx(name: str) -> bool:
+    """Whether a file name is MNIST's IDX format (``idx`` in the name, or ``-ubyte``)."""
+    name = os.path.basename(name).lower()
+    return "idx" in name or name.endswith("-ubyte") or name.endswith("-ubyte.gz")
+
+
+def is_table(name: str) -> bool:
+    """Whether a file is read with :func:`read_table` (not .npz, not IDX)."""
+    name = os.path.basename(name).lower()
+    return not name.endswith(".npz") and not is_idx(name)
 
 
 # --- built-in data sets ------------------------------------------------------------------------------------

@@ -259,13 +259,15 @@ def _model_record(model) -> tuple[dict, dict]:
         "metrics": model.metrics,
         "history": None if model.history is None else model.history.to_dict(),
     }
+    if getattr(model, "columns", None) is not None:
+        record["columns"] = model.columns.to_record()
     return tensors, record
 
 
 def _check_model_record(rec, n_inputs, n_outputs, path) -> dict:
     keys = {"task", "classes", "feature_names", "target_names", "scaling", "target_scaling", "settings", "metrics",
             "history"}
-    _need(isinstance(rec, dict) and set(rec) == keys, path,
+    _need(isinstance(rec, dict) and set(rec) - {"columns"} == keys, path,
           f"the model record has fields {sorted(rec) if isinstance(rec, dict) else rec!r}, expected {sorted(keys)}")
     _need(rec["task"] in ("classification", "regression"), path, f"unknown task {rec['task']!r}")
     if rec["task"] == "classification":
@@ -310,9 +312,19 @@ def _build_model(rec, tensors, net, path):
     if rec["target_scaling"]:
         _need(np.all(tensors["target.scale"] > 0), path, "target.scale must be positive")
         target_scaler = Scaler(tensors["target.mean"], tensors["target.scale"])
+    columns = None
+    if rec.get("columns") is not None:
+        from ..preprocess import Columns
+
+        try:
+            columns = Columns.from_record(rec["columns"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise FileFormatError(f"{path}: the model's columns are invalid: {exc}") from None
+        _need(len(columns.input_names) == net.n_inputs, path,
+              f"the columns make {len(columns.input_names)} inputs but the network has {net.n_inputs}")
     return Model(net, rec["task"], rec["classes"], rec["feature_names"], rec["target_names"], scaler,
                  rec["settings"], rec["metrics"], None if rec["history"] is None else History.from_dict(rec["history"]),
-                 target_scaler)
+                 target_scaler, columns)
 
 
 # --- writing ----------------------------------------------------------------------------------------------

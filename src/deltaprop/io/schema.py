@@ -138,7 +138,14 @@ def _network(activations: list, costs: list) -> dict:
     })
 
 
+COLUMN = {"oneOf": [
+    _object({"name": _TEXT, "kind": {"const": "number"}, "fill": _nullable({"type": "number"})}),
+    _object({"name": _TEXT, "kind": {"const": "category"},
+             "categories": {"type": "array", "minItems": 1, "maxItems": 100000, "items": _TEXT}}),
+]}
+
 MODEL = _object({
+    "columns": _nullable({"type": "array", "minItems": 1, "items": COLUMN}),
     "task": {"enum": ["classification", "regression"]},
     "classes": _nullable({"type": "array", "minItems": 2, "items": {"type": ["string", "number"]}}),
     "feature_names": _nullable({"type": "array", "items": _TEXT}),
@@ -148,7 +155,8 @@ MODEL = _object({
     "settings": _flat(_SCALAR),
     "metrics": _flat(_MAYBE_NUM),
     "history": _nullable(HISTORY),
-})
+}, required=["task", "classes", "feature_names", "target_names", "scaling", "target_scaling", "settings", "metrics",
+             "history"])  # "columns" came later: older files have none
 
 
 def _training(optimizers: list, schedules: list, generators: list) -> dict:

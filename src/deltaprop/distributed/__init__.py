@@ -1,0 +1,16 @@
+"""Training on data that lives on a Dask cluster (the optional extra ``deltaprop[distributed]``).
+
+UFLDL's tutorial and AIMA's textbook define J as a mean over examples, so J and its gradient
+are sums over rows and full-batch training is a map-reduce: the workers hold the partitions
+and return per-partition sums, the driver adds them in a fixed order, adds weight decay and
+L1 once, and runs the optimizer (gradient descent, Rprop, L-BFGS) exactly as it does in one
+process. :class:`DaskObjective` plugs into :func:`deltaprop.train` through its objective seam.
+
+Needs ``dask`` and ``distributed`` (``pip install "deltaprop[distributed]"``).
+"""
+
+from __future__ import annotations
+
+from .objective import DaskObjective, Group, group_sums, load_group
+
+__all__ = ["DaskObjective", "Group", "group_sums", "load_group"]

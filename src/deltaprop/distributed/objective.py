@@ -1,0 +1,262 @@
+"""J and its gradient over data that lives on a Dask cluster: a map-reduce of per-partition sums.
+
+The seed's J is a mean over examples plus the regularization terms, so
+
+    J = (1/M) sum_k m_k J_k + lambda/2 sum W^2 (+ l1 sum |W|),
+    grad J = (1/M) sum_k m_k grad J_k + lambda W (+ l1 sign W),
+
+where J_k is the mean loss over partition k (m_k rows, or the sum of its sample weights) and
+M = sum_k m_k. Each worker holds a *group* of partitions as one task result, together with a
+copy of the network **without** its regularization; one task per group returns
+``(sum m_k J_k, sum m_k grad J_k, sum m_k)``; the driver adds the groups in a fixed order and
+adds weight decay and L1 once. The data never passes through the driver: the groups are
+computed on the workers from the collection's own tasks (reading a file, say), so a lost
+worker's group is recomputed from that lineage on another worker.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import Network
+from ..core.backprop import add_regularization_gradient
+from ..train.objective import Objective
+
+__all__ = ["DaskObjective", "Group", "load_group", "group_sums"]
+
+
+class Group:
+    """What one worker holds: a network without regularization and a few checked partitions.
+
+    Attributes
+    ----------
+    net : Network
+        A copy of the driver's network with ``weight_decay = l1 = 0``; its parameters are
+        set to the driver's on every evaluation.
+    parts : list of tuple
+        ``(X, Y, sample_weight)`` per partition, in the collection's order, each passed
+        through ``net.check_data``; empty partitions are dropped.
+    rows : int
+        Examples in the group (those of dropped partitions included).
+    weight : float
+        The group's share of the mean's denominator: its rows, or the sum of its sample weights.
+    """
+
+    def __init__(self, net: Network, parts: list, rows: int):
+        self.net = net
+        self.parts = parts
+        self.rows = rows
+        self.weight = float(sum(X.shape[0] if w is None else float(w.sum()) for X, _, w in parts))
+
+
+def load_group(net: Network, first: int, xs: list, ys: list, ws: list | None) -> Group:
+    """Runs on a worker: check and keep partitions ``first, first + 1, ...`` of X, Y (and weights)."""
+    local = net.copy()
+    local.weight_decay, local.l1 = 0.0, 0.0  # the driver adds the regularization once
+    local.training_state = None
+    parts, rows = [], 0
+    for i, (X, Y) in enumerate(zip(xs, ys)):
+        w = None if ws is None else np.asarray(ws[i])
+        weightless = w is not None and w.ndim == 1 and w.shape[0] == np.shape(X)[0] and not w.any()
+        try:  # a partition whose examples all weigh 0 is checked, then dropped: it adds nothing
+            X, Y, w = local.check_data(np.asarray(X), np.asarray(Y), None if weightless else w)
+        except ValueError as exc:
+            raise ValueError(f"partition {first + i}: {exc}") from None
+        rows += X.shape[0]
+        if X.shape[0] and not weightless:
+            parts.append((X, Y, w))
+    return Group(local, parts, rows)
+
+
+def group_sums(group: Group, params: np.ndarray) -> tuple[float, np.ndarray | None, float]:
+    """Runs on a worker: ``(sum m_k J_k, sum m_k grad J_k, sum m_k)`` over the group's partitions.
+
+    ``params`` of shape (n_params,) are the driver's; the gradient sum is float64 (None for an
+    empty group). Partitions are added in their fixed order, so the result is reproducible bit
+    for bit.
+    """
+    net = group.net
+    net.set_params(params)
+    J_sum, g_sum = 0.0, None
+    buf = np.empty(net.n_params, dtype=net.dtype)
+    for X, Y, w in group.parts:
+        m_k = float(X.shape[0]) if w is None else float(w.sum())
+        J, g = net.loss_and_grad(X, Y, sample_weight=w, out=buf)
+        J_sum += m_k * J
+        if g_sum is None:
+            g_sum = m_k * g.astype(np.float64)
+        else:
+            g_sum += m_k * g
+    return J_sum, g_sum, group.weight
+
+
+def group_loss(group: Group, params: np.ndarray) -> float:
+    """Runs on a worker: ``sum m_k J_k`` over the group's partitions (no gradient)."""
+    net = group.net
+    net.set_params(params)
+    total = 0.0
+    for X, Y, w in group.parts:
+        m_k = float(X.shape[0]) if w is None else float(w.sum())
+        total += m_k * net.loss(X, Y, sample_weight=w)
+    return total
+
+
+def group_info(group: Group) -> tuple[int, float]:
+    """Runs on a worker: the group's rows and weight, so the driver knows M without the data."""
+    return group.rows, group.weight
+
+
+def row_partitions(X, Y, sample_weight, n_inputs: int) -> tuple[list, list, list | None]:
+    """Aligned per-partition pieces (dask delayed objects) of X, Y and the weights.
+
+    Accepts dask arrays (rows in chunks; columns are put in one chunk) and dask DataFrames or
+    Series (their partitions). Y and the weights must be split like X: the same row chunks for
+    arrays, the same number of partitions for frames.
+    """
+    def pieces(a, name, two_d, chunks=None):
+        if hasattr(a, "divisions") and hasattr(a, "to_delayed"):  # a dask DataFrame or Series
+            return list(a.to_delayed()), None
+        if not (hasattr(a, "chunks") and hasattr(a, "to_delayed")):
+            raise ValueError(f"{name} must be a dask array or DataFrame when X is one, got {type(a).__name__}")
+        if a.ndim == 2:
+            if name == "X" and a.shape[1] != n_inputs:
+                raise ValueError(f"X has {a.shape[1]} features, but the network was built for {n_inputs}")
+            a = a.rechunk({1: -1})
+        elif a.ndim != 1 or (two_d and name == "X"):
+            raise ValueError(f"{name} must be a 2-D dask array of shape (n_samples, {n_inputs}), got {a.ndim}-D")
+        if chunks is not None and a.chunks[0] != chunks:
+            if any(np.isnan(c) for c in a.chunks[0]) or any(np.isnan(c) for c in chunks):
+                raise ValueError(f"{name} is split into rows differently from X and its chunk sizes are unknown; "
+                                 "compute them first (dask array .compute_chunk_sizes())")
+            a = a.rechunk({0: chunks})
+        parts = a.to_delayed()
+        return list(parts.ravel() if a.ndim == 1 else parts[:, 0]), a.chunks[0]
+
+    xs, chunks = pieces(X, "X", True)
+    ys, _ = pieces(Y, "Y", False, chunks)
+    ws = None if sample_weight is None else pieces(sample_weight, "sample_weight", False, chunks)[0]
+    for name, p in (("Y", ys), ("sample_weight", ws)):
+        if p is not None and len(p) != len(xs):
+            raise ValueError(f"{name} has {len(p)} partitions but X has {len(xs)}; split them alike")
+    return xs, ys, ws
+
+
+class DaskObjective(Objective):
+    """J and its gradient over dask collections, summed per partition on the workers.
+
+    Parameters
+    ----------
+    net : Network
+        The driver's network; its regularization is added here, once. Its ``params`` are set
+        to the requested parameters (as :class:`~deltaprop.train.InProcess` does).
+    X : dask array of shape (n_samples, n_inputs), or dask DataFrame
+    Y : dask array of shape (n_samples, n_outputs) or (n_samples,), or dask DataFrame/Series
+    sample_weight : dask array of shape (n_samples,), optional
+    client : distributed.Client
+        The cluster that computes and keeps the partitions.
+    groups : int, optional
+        Partition groups, one task each per evaluation. Default: one per worker thread (at
+        most one per partition). Fixed for the objective's life: the reduction order and so
+        every bit of J and the gradient depend only on the data and the number of groups.
+
+    Attributes
+    ----------
+    n_rows : int
+        Examples over all partitions.
+    total_weight : float
+        M: ``n_rows``, or the sum of the sample weights.
+    groups : list of distributed.Future
+        The group task results held on the workers.
+
+    Raises
+    ------
+    ValueError
+        For data the network cannot take; the message names the partition.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, deltaprop as dp                     # doctest: +SKIP
+    >>> from distributed import Client, LocalCluster
+    >>> from deltaprop.distributed import DaskObjective
+    >>> client = Client(LocalCluster(n_workers=2, threads_per_worker=1, processes=False))
+    >>> X = da.random.default_rng(0).normal(size=(1000, 3), chunks=250); Y = X.sum(axis=1)
+    >>> net = dp.Network.layered([3, 4, 1], output="identity", weight_decay=1e-3, seed=0)
+    >>> J, grad = DaskObjective(net, X, Y, client=client).loss_and_grad(net.params)
+    """
+
+    def __init__(self, net: Network, X, Y, sample_weight=None, *, client, groups: int | None = None):
+        import dask
+
+        if not isinstance(net, Network):
+            raise ValueError(f"net must be a deltaprop Network, got {type(net).__name__}")
+        self.net = net
+        self.client = client
+        xs, ys, ws = row_partitions(X, Y, sample_weight, net.n_inputs)
+        n_parts = len(xs)
+        if n_parts == 0:
+            raise ValueError("X has no partitions")
+        workers = sorted(client.scheduler_info(n_workers=-1)["workers"].items())
+        if not workers:
+            raise ValueError("the Dask cluster has no workers")
+        if groups is None:
+            groups = sum(int(info.get("nthreads", 1)) for _, info in workers)
+        n_groups = max(1, min(int(groups), n_parts))
+        bounds = [g * n_parts // n_groups for g in range(n_groups + 1)]
+        self.groups = []
+        for g in range(n_groups):
+            a, b = bounds[g], bounds[g + 1]
+            d = dask.delayed(load_group, pure=False)(net, a, xs[a:b], ys[a:b], None if ws is None else ws[a:b])
+            # a hint, not a pin: a lost worker's group is recomputed elsewhere from its lineage
+            self.groups.append(client.compute(d, workers=[workers[g % len(workers)][0]], allow_other_workers=True))
+        info = client.gather([client.submit(group_info, f, pure=False) for f in self.groups])
+        self.n_rows = int(sum(r for r, _ in info))
+        self.total_weight = float(sum(w for _, w in info))
+        if self.n_rows == 0:
+            raise ValueError("X has no rows")
+        if not self.total_weight > 0:
+            raise ValueError("sample_weight sums to 0 over the data; at least one example needs a positive weight")
+        self._decay = None
+        self._mask = net.weight_mask
+
+    def _at(self, params):
+        if params is not self.net.params:
+            self.net.set_params(params)
+        return np.array(self.net.params, dtype=self.net.dtype)  # what the workers get: the projected parameters
+
+    def _decay_vector(self):
+        lam = self.net.weight_decay
+        if not lam:
+            return None
+        if self._decay is None or self._decay[0] != lam:
+            self._decay = (lam, (self._mask * lam).astype(self.net.dtype))
+        return self._decay[1]
+
+    def _map(self, fn, params):
+        futures = [self.client.submit(fn, g, params, pure=False) for g in self.groups]
+        return self.client.gather(futures)
+
+    def loss_and_grad(self, params, out=None, *, scale=1.0):
+        p = self._at(params)
+        results = self._map(group_sums, p)
+        J_sum, g_sum = 0.0, np.zeros(self.net.n_params)
+        for J_g, g_g, _ in results:  # a fixed order: the groups' own
+            J_sum += J_g
+            if g_g is not None:
+                g_sum += g_g
+        M = self.total_weight
+        J = J_sum / M + self.net.regularization()
+        grad = np.empty(self.net.n_params, dtype=self.net.dtype) if out is None else out
+        np.multiply(g_sum, scale / M, out=grad, casting="same_kind")
+        add_regularization_gradient(grad, self.net.params, self._decay_vector(), self.net.l1, self._mask,
+                                    scale)
+        return J, grad
+
+    def loss(self, params):
+        p = self._at(params)
+        return sum(self._map(group_loss, p)) / self.total_weight + self.net.regularization()
+
+    def close(self) -> None:
+        """Release the partitions held on the workers."""
+        for f in self.groups:
+            f.release()
+        self.groups = []

@@ -33,7 +33,7 @@ def client():
 def softmax_problem(m=1000, n=5, k=3, seed=0, weight_decay=1e-2, l1=1e-3):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(m, n))
-    Y = np.eye(k)[rng.integers(0, k, m)]
+    Y = np.eye(k)[np.argmax(X @ rng.normal(size=(n, k)), axis=1)]  # learnable classes
     net = dp.Network.layered([n, 4, k], hidden="tanh", output="softmax", cost="cross_entropy",
                              weight_decay=weight_decay, l1=l1, seed=seed)
     return net, X, Y, rng
@@ -148,3 +148,76 @@ def test_misaligned_and_wrong_types_are_refused(client):
     with pytest.raises(ValueError, match="sample_weight sums to 0"):
         DaskObjective(net, da.from_array(X, chunks=200), da.from_array(Y, chunks=200),
                       da.zeros(X.shape[0], chunks=200), client=client)
+
+
+# --- dp.train on dask data: the same run as in one process ------------------------------------------
+
+
+def dask_pair(X, Y, chunks=150):
+    return da.from_array(X, chunks=chunks), da.from_array(Y, chunks=chunks)
+
+
+@pytest.mark.parametrize("optimizer,epochs", [("lbfgs", 20), ("gd", 15), ("rprop", 15)])
+def test_train_equals_single_process(client, optimizer, epochs):
+    """The whole trajectory: every recorded cost and the final parameters, to 1e-12 relative."""
+    net, X, Y, _ = softmax_problem(m=900, weight_decay=1e-3, l1=0.0)
+    ref = net.copy()
+    kw = dict(optimizer=optimizer, epochs=epochs, metric=None)
+    if optimizer == "gd":
+        kw.update(learning_rate=0.5, batch_size=None)
+    h0 = dp.train(ref, X, Y, **kw)
+    h = dp.train(net, *dask_pair(X, Y), client=client, **kw)
+    assert len(h["cost"]) == len(h0["cost"]) == epochs
+    assert rel(h["cost"], h0["cost"]) < 1e-12
+    assert rel(net.params, ref.params) < 1e-12
+    assert h0["cost"][-1] < 0.9 * h0["cost"][0]  # it did train
+
+
+def test_train_with_validation_and_early_stopping(client):
+    """The validation J is computed on the cluster the same way; early stopping restores the best epoch."""
+    net, X, Y, rng = softmax_problem(m=800, weight_decay=0.0, l1=0.0)
+    Xv, Yv = X[600:], rng.permutation(Y[600:])  # labels shuffled: the validation cost soon rises
+    X, Y = X[:600], Y[:600]
+    ref = net.copy()
+    kw = dict(optimizer="lbfgs", epochs=30, early_stopping=3, metric=None)
+    h0 = dp.train(ref, X, Y, validation=(Xv, Yv), **kw)
+    h = dp.train(net, *dask_pair(X, Y), validation=dask_pair(Xv, Yv), client=client, **kw)
+    assert h.stopped == h0.stopped == "early_stopping"
+    assert h.best_epoch == h0.best_epoch and len(h["val_cost"]) == len(h0["val_cost"]) < 30
+    assert rel(h["val_cost"], h0["val_cost"]) < 1e-12 and rel(net.params, ref.params) < 1e-12
+
+
+def test_train_runs_are_bitwise_reproducible(client):
+    net, X, Y, _ = softmax_problem(m=600)
+    a, b = net.copy(), net.copy()
+    ha = dp.train(a, *dask_pair(X, Y, chunks=77), optimizer="lbfgs", epochs=10, client=client)
+    hb = dp.train(b, *dask_pair(X, Y, chunks=77), optimizer="lbfgs", epochs=10, client=client)
+    assert ha["cost"] == hb["cost"] and np.array_equal(a.params, b.params)
+
+
+def test_train_on_an_embedded_cluster():
+    """client=None: a local cluster of worker processes, started and closed by train."""
+    net, X, Y, _ = softmax_problem(m=400)
+    ref = net.copy()
+    dp.train(ref, X, Y, optimizer="lbfgs", epochs=5)
+    h = dp.train(net, *dask_pair(X, Y, chunks=100), optimizer="lbfgs", epochs=5, client="local:2")
+    assert rel(net.params, ref.params) < 1e-12 and h.stopped == "epochs"
+
+
+def test_train_refuses_what_needs_the_data_in_memory(client):
+    net, X, Y, _ = softmax_problem(m=300)
+    Xd, Yd = dask_pair(X, Y)
+    with pytest.raises(ValueError, match="batch_size=32: data on a Dask cluster is trained full batch"):
+        dp.train(net, Xd, Yd, optimizer="adam", batch_size=32, client=client)
+    with pytest.raises(ValueError, match="validation_split needs the data in memory"):
+        dp.train(net, Xd, Yd, optimizer="lbfgs", validation_split=0.2, client=client)
+    with pytest.raises(ValueError, match="metric='accuracy' is not computed on a Dask cluster"):
+        dp.train(net, Xd, Yd, optimizer="lbfgs", metric="accuracy", client=client)
+    with pytest.raises(ValueError, match="validation: X is a dask collection"):
+        dp.train(net, Xd, Yd, optimizer="lbfgs", validation=(X, Y), client=client)
+    with pytest.raises(ValueError, match="client= is for data on a Dask cluster"):
+        dp.train(net, X, Y, optimizer="lbfgs", client=client)
+    with pytest.raises(ValueError, match="scheduler 'local:0'"):
+        dp.train(net, Xd, Yd, optimizer="lbfgs", client="local:0")
+    with pytest.raises(ValueError, match="client must be a distributed.Client"):
+        dp.train(net, Xd, Yd, optimizer="lbfgs", client="my-cluster")

@@ -17,8 +17,8 @@ from .core import (Activation, Block, Cost, Edge, Graph, Layout, Network, Trace,
                    available_costs, get_activation, get_cost, register_activation, register_cost)
 from .gradcheck import GradcheckReport, gradcheck, relative_error
 from .train import (Callback, DivergenceError, History, Optimizer, Run, Schedule, available_optimizers,
-                    capture_state, finish_run, get_optimizer, get_schedule, optimizers, restore_state, schedules,
-                    train)
+                    capture_state, finish_run, get_optimizer, get_schedule, optimizers, register_source, restore_state,
+                    schedules, train)
 from .io import FileFormatError, declare_kind, load, save
 from .model import Model
 from .export import export_onnx
@@ -36,6 +36,21 @@ def _import_estimators() -> None:
 # The composition root: the file format learns that "estimator" files belong to the scikit-learn face,
 # which registers itself when first needed (io never names it).
 declare_kind("estimator", {"network", "estimator"}, _import_estimators)
+
+
+def _is_dask(X) -> bool:
+    return hasattr(X, "__dask_graph__") and hasattr(X, "to_delayed")
+
+
+def _open_on_dask(*args, **kwargs):
+    import importlib
+
+    return importlib.import_module("deltaprop.distributed").open_data(*args, **kwargs)
+
+
+# ... and training learns that dask collections are opened by deltaprop.distributed (imported only then,
+# so that dask stays an optional extra).
+register_source(_is_dask, _open_on_dask)
 
 __all__ = [
     "Activation",

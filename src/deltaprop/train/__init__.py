@@ -7,7 +7,7 @@ from . import metrics, optimizers, schedules
 from .callbacks import Callback, History, Run
 from .lbfgs import LBFGS
 from .loop import DivergenceError, Plan, finish_run, train
-from .objective import InProcess, Objective
+from .objective import InProcess, Objective, OpenedData, register_source, source_for
 from .optimizers import Optimizer, available_optimizers, get_optimizer
 from .schedules import Schedule, get_schedule
 from .state import Best, Pending, TrainingState, capture_state, restore_state
@@ -20,6 +20,7 @@ __all__ = [
     "InProcess",
     "LBFGS",
     "Objective",
+    "OpenedData",
     "Optimizer",
     "Pending",
     "Plan",
@@ -33,7 +34,9 @@ __all__ = [
     "get_schedule",
     "metrics",
     "optimizers",
+    "register_source",
     "restore_state",
     "schedules",
+    "source_for",
     "train",
 ]

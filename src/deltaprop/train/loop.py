@@ -26,7 +26,7 @@ from ..core.checks import as_rng, check_memory
 from . import metrics
 from .callbacks import Callback, History, Run
 from .lbfgs import LBFGS
-from .objective import InProcess, Objective
+from .objective import InProcess, Objective, source_for
 from .optimizers import Optimizer, get_optimizer
 from .schedules import Schedule, get_schedule
 from .state import Best, Pending, TrainingState, capture_state, restore_state
@@ -98,11 +98,11 @@ def _split(seed, X, Y, w, fraction):
 class Plan:
     """What one call of :func:`train` does, as the loop's helpers read it."""
 
-    X: np.ndarray
-    Y: np.ndarray
+    X: np.ndarray | None  # None for data held elsewhere (then only the objectives see it)
+    Y: np.ndarray | None
     w: np.ndarray | None
     objective: Objective  # J and gradient over the whole training data
-    validation: tuple | None  # (X, Y, w) checked
+    validation: tuple | None  # (X, Y, w) checked, in memory
     val_objective: Objective | None
     batch_size: int
     shuffle: bool
@@ -137,14 +137,19 @@ def train(
     schedule: str | Schedule | None = None,
     metric: str | Callable | None = "auto",
     warm_start: bool = True,
+    client=None,
 ) -> History:
     """Train ``net`` in place by backpropagation and return its :class:`History`.
 
     Parameters
     ----------
     net : Network
-    X : array-like of shape (m, n_inputs)
-    Y : array-like of shape (m, n_outputs)
+    X : array-like of shape (m, n_inputs), or a dask array or DataFrame
+        Data on a Dask cluster (``pip install "deltaprop[distributed]"``) is trained full batch
+        through :class:`deltaprop.distributed.DaskObjective`: J and its gradient are summed per
+        partition on the workers, equal to one process's up to rounding. ``validation`` then
+        takes dask collections too; minibatch steps, ``validation_split`` and metrics are refused.
+    Y : array-like of shape (m, n_outputs), or a dask array, DataFrame or Series
     optimizer : str, Optimizer or LBFGS, default "adam"
         ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``, ``"adamw"``, ``"rprop"``,
         ``"lbfgs"``, or an :class:`~deltaprop.optimizers.Optimizer` with its own options.
@@ -182,6 +187,10 @@ def train(
         Continue from ``net.training_state`` (optimizer state, RNG, epoch count,
         history) if a previous call left one; False starts afresh (the optimizer's
         state is reset).
+    client : distributed.Client or str, optional
+        For data on a Dask cluster only: the client, a scheduler address ``"tcp://host:port"``,
+        or ``"local:N"`` (an embedded cluster of N worker processes). None: an embedded local
+        cluster sized to the machine, closed when training ends.
 
     Returns
     -------
@@ -206,7 +215,11 @@ def train(
     """
     if not isinstance(net, Network):
         raise ValueError(f"net must be a deltaprop Network, got {type(net).__name__}")
-    X, Y, w = net.check_data(X, Y, sample_weight)
+    opener = source_for(X)  # data held elsewhere (a Dask cluster) comes with its own objectives
+    if opener is None:
+        if client is not None:
+            raise ValueError("client= is for data on a Dask cluster (dask arrays or DataFrames); X is held in memory")
+        X, Y, w = net.check_data(X, Y, sample_weight)
     epochs = _int_at_least(epochs, "epochs", 1)
     if early_stopping is not None:
         early_stopping = _int_at_least(early_stopping, "early_stopping", 1)
@@ -214,10 +227,15 @@ def train(
         raise ValueError(f"max_time must be a number of seconds > 0, got {max_time!r}")
     if validation is not None and validation_split is not None:
         raise ValueError("pass either validation=(X_val, Y_val) or validation_split, not both")
+    if validation is not None and (not isinstance(validation, (tuple, list)) or len(validation) not in (2, 3)):
+        raise ValueError("validation must be a tuple (X_val, Y_val) or (X_val, Y_val, sample_weight_val)")
     callbacks = list(callbacks)
     for c in callbacks:
         if not isinstance(c, Callback):
             raise ValueError(f"callbacks must be deltaprop Callback instances, got {type(c).__name__}")
+    if opener is not None:
+        _check_remote_options(batch_size, validation_split, metric)
+        batch_size, metric = None, None
     metric_name, metric_fn = _resolve_metric(metric, net)
 
     state = _state_for(net, optimizer, learning_rate, schedule, seed, warm_start)
@@ -229,49 +247,73 @@ def train(
         if opt.full_batch:
             raise ValueError(f"optimizer {opt.name!r} is a full-batch method; use batch_size=None")
 
-    if validation_split is not None:
-        (X, Y, w), val = _split(state.split_seed, X, Y, w, validation_split)
-    elif validation is not None:
-        if not isinstance(validation, (tuple, list)) or len(validation) not in (2, 3):
-            raise ValueError("validation must be a tuple (X_val, Y_val) or (X_val, Y_val, sample_weight_val)")
-        try:
-            val = net.check_data(*validation) if len(validation) == 3 else net.check_data(*validation, None)
-        except ValueError as exc:
-            raise ValueError(f"validation: {exc}") from None
+    close = None
+    if opener is not None:
+        opened = opener(net, X, Y, sample_weight, validation=validation, client=client)
+        objective, val_objective, val, close = opened.objective, opened.validation, None, opened.close
+        X = Y = w = None
     else:
-        val = None
-    if early_stopping is not None and val is None:
-        raise ValueError("early_stopping watches the validation cost: pass validation= or validation_split=")
-
-    history = state.history
-    history.metric_name = metric_name
-    if history.stopped == "early_stopping":
-        state.best.wait = 0  # a new call after an early stop gets a fresh patience
-    history.stopped = None
-    m = X.shape[0]
-    bs = m if batch_size is None else min(batch_size, m)
-    if state.pending is not None and (state.pending.batch_size != bs or state.pending.m != m):
-        raise ValueError(
-            f"the interrupted epoch ran with batch_size={state.pending.batch_size} on {state.pending.m} "
-            f"examples; resume it with the same data and batch size (got {bs} on {m})"
-        )
-    _check_training_memory(net, opt, bs, early_stopping is not None)
-    run = Run(net, history, epochs, math.ceil(m / bs))
-    plan = Plan(X, Y, w, InProcess(net, X, Y, w), val, None if val is None else InProcess(net, *val), bs, shuffle,
-                epochs, early_stopping, max_time, metric_fn, callbacks, run)
-    for c in callbacks:
-        c.on_train_begin(run)
-
-    # Overflow on the way to divergence is expected: the loop checks J after every step
-    # and the parameters after every epoch, and raises DivergenceError instead of warning.
-    with np.errstate(over="ignore", invalid="ignore"):
-        if isinstance(opt, LBFGS):
-            _lbfgs(net, state, plan)
+        if validation_split is not None:
+            (X, Y, w), val = _split(state.split_seed, X, Y, w, validation_split)
+        elif validation is not None:
+            try:
+                val = net.check_data(*validation) if len(validation) == 3 else net.check_data(*validation, None)
+            except ValueError as exc:
+                raise ValueError(f"validation: {exc}") from None
         else:
-            _epochs(net, state, plan)
-    for c in callbacks:
-        c.on_train_end(run)
+            val = None
+        objective, val_objective = InProcess(net, X, Y, w), None if val is None else InProcess(net, *val)
+    try:
+        if early_stopping is not None and val_objective is None:
+            raise ValueError("early_stopping watches the validation cost: pass validation= or validation_split=")
+
+        history = state.history
+        history.metric_name = metric_name
+        if history.stopped == "early_stopping":
+            state.best.wait = 0  # a new call after an early stop gets a fresh patience
+        history.stopped = None
+        m = objective.n_rows
+        bs = m if batch_size is None else min(batch_size, m)
+        if state.pending is not None and (state.pending.batch_size != bs or state.pending.m != m):
+            raise ValueError(
+                f"the interrupted epoch ran with batch_size={state.pending.batch_size} on {state.pending.m} "
+                f"examples; resume it with the same data and batch size (got {bs} on {m})"
+            )
+        _check_training_memory(net, opt, bs, early_stopping is not None)
+        run = Run(net, history, epochs, math.ceil(m / bs))
+        plan = Plan(X, Y, w, objective, val, val_objective, bs, shuffle, epochs, early_stopping, max_time, metric_fn,
+                    callbacks, run)
+        for c in callbacks:
+            c.on_train_begin(run)
+
+        # Overflow on the way to divergence is expected: the loop checks J after every step
+        # and the parameters after every epoch, and raises DivergenceError instead of warning.
+        with np.errstate(over="ignore", invalid="ignore"):
+            if isinstance(opt, LBFGS):
+                _lbfgs(net, state, plan)
+            else:
+                _epochs(net, state, plan)
+        for c in callbacks:
+            c.on_train_end(run)
+    finally:
+        if close is not None:
+            close()
     return history
+
+
+def _check_remote_options(batch_size, validation_split, metric) -> None:
+    """The options that need the data in this process, refused for data held on a cluster."""
+    if batch_size not in ("auto", None):
+        raise ValueError(
+            f"batch_size={batch_size!r}: data on a Dask cluster is trained full batch (one reduction per step); "
+            "use batch_size=None with 'lbfgs', 'rprop' or 'gd'"
+        )
+    if validation_split is not None:
+        raise ValueError("validation_split needs the data in memory; for data on a Dask cluster pass "
+                         "validation=(X_val, Y_val) as dask collections")
+    if metric not in ("auto", None):
+        raise ValueError(f"metric={metric!r} is not computed on a Dask cluster yet; use metric=None "
+                         "(the history records the training and validation costs)")
 
 
 def _check_training_memory(net, opt, batch: int, early: bool) -> None:
@@ -328,9 +370,11 @@ def _init_optimizer(net, opt):
 
 def _evaluate(plan: Plan, net: Network):
     """(J, metric) on the validation data, J including weight decay."""
-    X, Y, _ = plan.validation
     J = plan.val_objective.loss(net.params)
-    metric = plan.metric_fn(net.predict(X), Y) if plan.metric_fn is not None else None
+    metric = None
+    if plan.metric_fn is not None:
+        X, Y, _ = plan.validation
+        metric = plan.metric_fn(net.predict(X), Y)
     return J, metric
 
 
@@ -349,7 +393,7 @@ def _end_of_epoch(net, state: TrainingState, plan: Plan, cost: float, lr: float,
     """Record the epoch, step the schedule, handle early stopping. Returns True to stop."""
     history, run = state.history, plan.run
     val_cost, metric = (None, None)
-    if plan.validation is not None:
+    if plan.val_objective is not None:
         val_cost, metric = _evaluate(plan, net)
     elif plan.metric_fn is not None:
         metric = plan.metric_fn(net.predict(plan.X), plan.Y)
@@ -413,7 +457,7 @@ def _epochs(net, state: TrainingState, plan: Plan):
     opt, rng, history, run = state.optimizer, state.rng, state.history, plan.run
     X, Y, w, bs = plan.X, plan.Y, plan.w, plan.batch_size
     params = net.params
-    m = X.shape[0]
+    m = plan.objective.n_rows
     grad = np.empty(net.n_params, dtype=net.dtype)
     snapshot = np.empty_like(params)
     full = bs >= m  # the whole batch each step: the objective's question
@@ -425,7 +469,7 @@ def _epochs(net, state: TrainingState, plan: Plan):
     batch_hooks = [c for c in plan.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
     fold = opt.folds_learning_rate  # plain SGD: the engine scales the gradient by eta with its 1/m
     # plain SGD with batch size 1 (AIMA's rule) or small minibatches of a small network: one compiled kernel per epoch
-    compiled_epoch = compiled.eligible(net, plain_sgd=fold and opt.name == "sgd", batch_size=bs, weights=w,
+    compiled_epoch = X is not None and compiled.eligible(net, plain_sgd=fold and opt.name == "sgd", batch_size=bs, weights=w,
                                        batch_hooks=batch_hooks, max_time=plan.max_time)
     t_start = time.perf_counter()
     for _ in range(plan.epochs):

@@ -10,12 +10,14 @@ into :func:`deltaprop.train` without touching the loop.
 from __future__ import annotations
 
 import abc
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from ..core import Network
 
-__all__ = ["Objective", "InProcess"]
+__all__ = ["Objective", "InProcess", "OpenedData", "register_source", "source_for"]
 
 
 class Objective(abc.ABC):
@@ -65,3 +67,51 @@ class InProcess(Objective):
     def loss(self, params):
         self._at(params)
         return self.net.loss(self.X, self.Y, sample_weight=self.sample_weight)
+
+
+# --- data held elsewhere (a cluster): adapters register how to open it ----------------------------
+
+
+@dataclass
+class OpenedData:
+    """What an adapter for data held elsewhere gives :func:`deltaprop.train`.
+
+    Attributes
+    ----------
+    objective : Objective
+        J and its gradient over the training data.
+    validation : Objective or None
+        The same over the validation data, when some was given.
+    close : callable
+        Called once when training ends (releases the data, stops an embedded cluster).
+    """
+
+    objective: Objective
+    validation: Objective | None
+    close: Callable[[], None]
+
+
+SOURCES: list = []  # (recognizes, opener) pairs, in registration order
+
+
+def register_source(recognizes: Callable[[object], bool], opener: Callable[..., OpenedData]) -> None:
+    """Teach :func:`deltaprop.train` a kind of data it does not hold in memory.
+
+    Parameters
+    ----------
+    recognizes : callable(X) -> bool
+        Whether ``X`` is such data; must not import anything heavy (it is asked about every X).
+    opener : callable(net, X, Y, sample_weight, *, validation, client) -> OpenedData
+        Builds the objectives; ``validation`` is the caller's ``(X_val, Y_val[, w_val])`` or None.
+    """
+    SOURCES.append((recognizes, opener))
+
+
+def source_for(X) -> Callable[..., OpenedData] | None:
+    """The opener registered for ``X``'s kind of data, or None for in-memory arrays."""
+    if isinstance(X, np.ndarray):
+        return None
+    for recognizes, opener in SOURCES:
+        if recognizes(X):
+            return opener
+    return None

@@ -221,3 +221,87 @@ def test_train_refuses_what_needs_the_data_in_memory(client):
         dp.train(net, Xd, Yd, optimizer="lbfgs", client="local:0")
     with pytest.raises(ValueError, match="client must be a distributed.Client"):
         dp.train(net, Xd, Yd, optimizer="lbfgs", client="my-cluster")
+
+
+# --- tables: read on the cluster, statistics in one pass, a model like any other --------------------
+
+
+def penguin_like(m=300, seed=0):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(seed)
+    species = rng.choice(["adelie", "gentoo", "chinstrap"], size=m)
+    offset = {"adelie": 0.0, "gentoo": 2.0, "chinstrap": -2.0}
+    bill = np.array([offset[s] for s in species]) + rng.normal(size=m)
+    mass = 1000 * (3 + rng.normal(size=m))
+    mass[rng.choice(m, 7, replace=False)] = np.nan
+    island = rng.choice(["biscoe", "dream", None], size=m, p=[0.5, 0.4, 0.1])
+    return pd.DataFrame({"bill": bill, "mass": mass, "island": island, "species": species})
+
+
+@pytest.mark.parametrize("impute", ["mean", "most-frequent"])
+def test_read_decides_as_in_memory(client, tmp_path, impute):
+    """Columns, fills and the scaler from one distributed pass equal Columns.fit + Scaler.fit on all the rows."""
+    from deltaprop.distributed import read
+    from deltaprop.model import Scaler
+    from deltaprop.preprocess import Columns, as_table
+
+    frame = penguin_like()
+    if impute == "most-frequent":
+        frame["mass"] = np.round(frame["mass"] / 500) * 500  # a most frequent value worth the name
+    for i in range(3):
+        frame.iloc[i * 100:(i + 1) * 100].to_parquet(tmp_path / f"part{i}.parquet")
+    data = read(str(tmp_path / "*.parquet"), target="species", impute=impute, client=client)
+    table = as_table(frame[["bill", "mass", "island"]])
+    cols, _ = Columns.fit(table, impute=impute)
+    X, _ = cols.transform(table)
+    ref = Scaler.fit(X)
+    assert data.columns == cols and data.n_rows == 300 and data.task == "classification"
+    assert data.classes == ["adelie", "chinstrap", "gentoo"]
+    assert rel(data.scaler.mean, ref.mean) < 1e-12 and rel(data.scaler.scale, ref.scale) < 1e-12
+    Xd = data.X.compute().to_numpy()
+    assert rel(Xd, ref.transform(X)) < 1e-12
+    assert Xd.shape == (300, data.n_inputs) and data.Y.compute().to_numpy().sum(axis=1).tolist() == [1.0] * 300
+
+
+def test_read_train_save_predict(client, tmp_path):
+    """The whole path: Parquet on the cluster -> L-BFGS -> dp.save -> dp.load -> predict on a raw table."""
+    from deltaprop.distributed import read
+
+    frame = penguin_like(m=400, seed=1)
+    frame.to_parquet(tmp_path / "train.parquet", row_group_size=100)
+    data = read(str(tmp_path / "train.parquet"), target="species", impute="mean", client=client)
+    net = dp.Network.layered([data.n_inputs, 6, data.n_outputs], hidden="tanh", output="softmax",
+                             cost="cross_entropy", weight_decay=1e-3, seed=0)
+    h = dp.train(net, data.X, data.Y, optimizer="lbfgs", epochs=40, client=data.client)
+    model = data.model(net, history=h)
+    dp.save(model, tmp_path / "m.dp")
+    back = dp.load(tmp_path / "m.dp")
+    pred = back.predict(frame)
+    assert np.array_equal(pred, model.predict(frame))
+    assert (pred == frame["species"].to_numpy()).mean() > 0.8
+
+
+def test_read_refuses_clearly(client, tmp_path):
+    from deltaprop.distributed import read
+
+    frame = penguin_like()
+    frame.to_parquet(tmp_path / "t.parquet")
+    with pytest.raises(ValueError, match="column 'mass': 7 missing values; pass --impute"):
+        read(str(tmp_path / "t.parquet"), target="species", client=client)
+    with pytest.raises(ValueError, match="impute='median' is not computed on a Dask cluster"):
+        read(str(tmp_path / "t.parquet"), target="species", impute="median", client=client)
+    with pytest.raises(ValueError, match="no column 'kind'"):
+        read(str(tmp_path / "t.parquet"), target="kind", client=client)
+    with pytest.raises(ValueError, match="no such file"):
+        read(str(tmp_path / "nothing*.parquet"), target="species", client=client)
+    with pytest.raises(ValueError, match="column 'island': more than --max-categories 1"):
+        read(str(tmp_path / "t.parquet"), target="species", impute="mean", max_categories=1, client=client)
+
+
+def test_pandas_na_in_a_text_column_is_missing_not_a_category():
+    """Parquet read back by pandas/dask gives pyarrow-backed strings whose missing cell is pd.NA, not None."""
+    pd = pytest.importorskip("pandas")
+    from deltaprop.preprocess import as_table
+
+    frame = pd.DataFrame({"island": pd.array(["biscoe", None, "dream"], dtype="string[pyarrow]")})
+    assert as_table(frame)["island"].tolist() == ["biscoe", None, "dream"]

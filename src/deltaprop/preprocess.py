@@ -74,10 +74,10 @@ def as_table(data, *, names=None) -> dict:
 
 
 def _is_missing(v) -> bool:
-    if v is None:
+    if v is None or type(v).__name__ == "NAType":  # pandas' NA (pyarrow-backed columns), whose v != v is NA, not True
         return True
     try:
-        return bool(v != v)  # NaN, pandas' NA
+        return bool(v != v)  # NaN, NaT
     except (TypeError, ValueError):
         return False
 

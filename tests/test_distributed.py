@@ -305,3 +305,44 @@ def test_pandas_na_in_a_text_column_is_missing_not_a_category():
 
     frame = pd.DataFrame({"island": pd.array(["biscoe", None, "dream"], dtype="string[pyarrow]")})
     assert as_table(frame)["island"].tolist() == ["biscoe", None, "dream"]
+
+
+# --- the command line ------------------------------------------------------------------------------
+
+
+def test_cli_trains_on_parquet_files_with_a_local_cluster(tmp_path, capsys):
+    """`deltaprop train a.parquet b.parquet --target species --scheduler local:2`, end to end, then predict."""
+    from deltaprop.cli import main
+
+    frame = penguin_like(m=400, seed=2)
+    frame.iloc[:200].to_parquet(tmp_path / "a.parquet")
+    frame.iloc[200:].to_parquet(tmp_path / "b.parquet")
+    out = tmp_path / "m.safetensors"
+    code = main(["train", str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet"), "--target", "species",
+                 "--impute", "mean", "--hidden", "6", "--epochs", "30", "--scheduler", "local:2", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "400 rows" in err and "Dask cluster of 2 workers" in err and "filled with the training rows' mean" in err
+    model = dp.load(out)
+    assert model.network.n_inputs == 4 and model.settings["optimizer"] == "lbfgs"
+    assert (model.predict(frame) == frame["species"].to_numpy()).mean() > 0.8
+    frame.to_csv(tmp_path / "all.csv", index=False)
+    assert main(["predict", str(out), str(tmp_path / "all.csv"), "--out", str(tmp_path / "p.csv")]) == 0
+
+
+def test_cli_refuses_what_the_cluster_path_cannot_do(tmp_path, capsys):
+    from deltaprop.cli import main
+
+    penguin_like().to_parquet(tmp_path / "a.parquet")
+    f = str(tmp_path / "a.parquet")
+    cases = [
+        (["--optimizer", "adam"], "--scheduler trains full batch"),
+        (["--checkpoint-dir", str(tmp_path / "ck")], "--checkpoint-dir is not available with --scheduler"),
+        (["--scheduler", "local:0"], "scheduler 'local:0'"),
+    ]
+    for extra, message in cases:
+        argv = ["train", f, "--target", "species", "--scheduler", "local:2", *extra]
+        assert main(argv) != 0
+        assert message in capsys.readouterr().err
+    assert main(["train", f, f, "--target", "species"]) == 2
+    assert "several need --scheduler" in capsys.readouterr().err

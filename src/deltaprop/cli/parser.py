@@ -44,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", parents=[common, data], help="train a network on a CSV, .npz, IDX or built-in data",
                        description="Train a network; by default ReLU hidden layers, softmax + cross-entropy for "
                                    "labels, identity + squared cost for real values, Adam.")
-    p.add_argument("data", nargs="?", metavar="DATA", help="CSV with a header, .npz (X, y) or IDX images")
+    p.add_argument("data", nargs="*", metavar="DATA", help="CSV with a header, .npz (X, y) or IDX images; "
+                   "with --scheduler, Parquet or CSV files (several, a directory or a glob)")
     p.add_argument("--dataset", metavar="NAME", help="built-in data: " + ", ".join(builtin_datasets()))
     p.add_argument("--target", metavar="COL", help="the target column of a CSV (or array of an .npz)")
     p.add_argument("--task", choices=["classification", "regression"], help="override the guess from the target")
@@ -61,7 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--activation", default="relu", help="hidden activation, or one per layer (default relu)")
     p.add_argument("--cost", choices=["cross-entropy", "squared"], help="default: cross-entropy for labels, "
                                                                          "squared for real values")
-    p.add_argument("--optimizer", default="adam", help="sgd, momentum, nesterov, adam, adamw, rprop, lbfgs")
+    p.add_argument("--optimizer", default=None,
+                   help="sgd, momentum, nesterov, adam, adamw, rprop, lbfgs (default adam; lbfgs with --scheduler)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="train on a Dask cluster: local:N (an embedded cluster "
+                   "of N worker processes) or tcp://HOST:PORT (a running `dask scheduler`); needs deltaprop[distributed]")
     p.add_argument("--lr", type=positive_float, default=None,
                    help="learning rate (default 0.003 for adam and adamw, else the optimizer's own)")
     p.add_argument("--batch-size", type=int, default=32, help="examples per step; 0 for the full batch (default 32)")

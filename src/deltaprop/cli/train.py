@@ -18,6 +18,7 @@ from ..train import finish_run, get_optimizer, get_schedule, train
 from .common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UsageError, console, guard_outputs, int_list,
                      safe_text)
 from .data import encode_columns, load_training_data
+from .distributed import check_flags, train_on_cluster
 from .progress import ProgressBar, StopOnSignal, summary_table
 
 MIN_VALIDATION_ROWS = 50  # below this, early stopping on the validation cost is left off
@@ -27,7 +28,19 @@ CLI_LEARNING_RATES = {"adam": 3e-3, "adamw": 3e-3}  # tuned on the built-in data
 def cmd_train(args) -> int:
     err = console(stderr=True)
     say = (lambda *a: None) if args.quiet else (lambda text: err.print(safe_text(text)))
+    files = args.data or []
+    if args.optimizer is None:
+        args.optimizer = "lbfgs" if args.scheduler else "adam"
+    if len(files) > 1 and not args.scheduler:
+        raise UsageError(f"{len(files)} DATA files given; one file is read in memory (several need --scheduler)")
+    args.data = files[0] if files else None
     hidden, acts, batch_size = _network_flags(args)
+    if args.scheduler:  # the data stays on a Dask cluster: a path of its own
+        check_flags(args, get_optimizer(args.optimizer))
+        if not files:
+            raise UsageError("--scheduler needs DATA: Parquet or CSV files")
+        _prepare_outputs(args)
+        return train_on_cluster(args, files, hidden, acts, say)
     _prepare_outputs(args)
     with contextlib.ExitStack() as stack:
         if args.checkpoint_dir:  # one run per checkpoint directory, for the whole run

@@ -208,13 +208,17 @@ class ClusterTable:
                      dict(settings or {}), history=history, target_scaler=self.target_scaler, columns=self.columns)
 
 
-def read_frame(path: str):
+def read_frame(path: str | list):
     """A dask DataFrame from Parquet (``.parquet``, ``.pq`` or a directory) or CSV files; globs allowed."""
     import dask.dataframe as dd
 
-    paths = sorted(globmod.glob(path)) if any(ch in path for ch in "*?[") else [path]
-    if not paths or not all(os.path.exists(p) for p in paths):
-        raise ValueError(f"{path}: no such file" + (" (the pattern matches nothing)" if not paths else ""))
+    paths = []
+    for p in [path] if isinstance(path, str) else list(path):
+        p = os.fspath(p)
+        found = sorted(globmod.glob(p)) if any(ch in p for ch in "*?[") else [p]
+        if not found or not os.path.exists(found[0]):
+            raise ValueError(f"{p}: no such file" + (" (the pattern matches nothing)" if not found else ""))
+        paths += found
     lower = paths[0].lower()
     if os.path.isdir(paths[0]) or lower.endswith((".parquet", ".pq")):
         return dd.read_parquet(paths)
@@ -231,8 +235,8 @@ def read(path, *, target: str, features: list | None = None, ignore=(), impute: 
 
     Parameters
     ----------
-    path : str or dask DataFrame
-        A file, a directory of Parquet files, or a glob (``data/*.parquet``); or a dask DataFrame.
+    path : str, list of str, or dask DataFrame
+        A file, a directory of Parquet files, a glob (``data/*.parquet``) or a list of them; or a dask DataFrame.
     target : str
         The column to predict.
     features, ignore
@@ -277,8 +281,10 @@ def read(path, *, target: str, features: list | None = None, ignore=(), impute: 
         raise ValueError(f"impute must be one of none, mean, most-frequent, got {impute!r}")
     if task not in (None, "classification", "regression"):
         raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
-    source = path if isinstance(path, str) else "the DataFrame"
-    frame = read_frame(path) if isinstance(path, str) else path
+    is_frame = hasattr(path, "divisions") and hasattr(path, "to_delayed")
+    source = "the DataFrame" if is_frame else os.fspath(path) if isinstance(path, (str, os.PathLike)) else \
+        f"{os.fspath(path[0])} and {len(path) - 1} more" if len(path) > 1 else os.fspath(path[0])
+    frame = path if is_frame else read_frame(path)
     names = [str(c) for c in frame.columns]
     if target not in names:
         raise ValueError(f"{source}: no column {target!r}; the columns are {', '.join(names[:20])}")

@@ -346,3 +346,88 @@ def test_cli_refuses_what_the_cluster_path_cannot_do(tmp_path, capsys):
         assert message in capsys.readouterr().err
     assert main(["train", f, f, "--target", "species"]) == 2
     assert "several need --scheduler" in capsys.readouterr().err
+
+
+# --- faults ----------------------------------------------------------------------------------------
+
+
+def generated(m=2000, n=6, k=3, chunks=250):
+    """Data produced by tasks (dask's seeded generator), so a lost partition is recomputed from its lineage."""
+    X = da.random.RandomState(7).normal(size=(m, n), chunks=(chunks, n))
+    W = np.random.default_rng(0).normal(size=(n, k))
+    Y = (da.argmax(X @ W, axis=1)[:, None] == da.arange(k)[None, :]).astype(float)
+    return X, Y
+
+
+class KillAWorker(dp.Callback):
+    """SIGKILL the process of a worker that holds a partition group, after a few iterations."""
+
+    def __init__(self, client, at=2):
+        self.client, self.at, self.killed = client, at, None
+
+    def on_epoch_end(self, run, epoch, record):
+        import os
+        import signal
+
+        if epoch == self.at and self.killed is None:
+            holders = self.client.who_has()  # every key held: the partition groups of this run
+            victim = sorted({w for ws in holders.values() for w in ws})[0]
+            pid = self.client.run(os.getpid, workers=[victim])[victim]
+            os.kill(pid, signal.SIGKILL)
+            self.killed = victim
+
+
+def test_a_killed_worker_costs_a_recompute_not_the_run():
+    X, Y = generated()
+    net = dp.Network.layered([6, 5, 3], hidden="tanh", output="softmax", cost="cross_entropy", weight_decay=1e-3, seed=0)
+    quiet, hurt = net.copy(), net.copy()
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        with distributed.Client(cluster) as c:
+            dp.train(quiet, X, Y, optimizer="lbfgs", epochs=8, client=c)
+            killer = KillAWorker(c)
+            h = dp.train(hurt, X, Y, optimizer="lbfgs", epochs=8, client=c, callbacks=[killer])
+    assert killer.killed is not None and h.stopped == "epochs"
+    assert np.array_equal(hurt.params, quiet.params)  # bit for bit: the same groups, summed in the same order
+
+
+class StopTheScheduler(dp.Callback):
+    def __init__(self, process, at=2):
+        self.process, self.at = process, at
+
+    def on_epoch_end(self, run, epoch, record):
+        if epoch == self.at:
+            self.process.kill()
+            self.process.wait()
+
+
+def test_a_lost_scheduler_ends_the_run_with_a_clear_message(tmp_path):
+    """A `dask scheduler` and a `dask worker` as processes; the scheduler killed mid-L-BFGS -> one clear error."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    log = open(tmp_path / "cluster.log", "w")
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                  "--port", str(port), "--dashboard-address", ":0"], stdout=log, stderr=log)
+    worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+                               "--nworkers", "1", "--no-dashboard"], stdout=log, stderr=log)
+    try:
+        X, Y = generated(m=600)
+        net = dp.Network.layered([6, 5, 3], hidden="tanh", output="softmax", cost="cross_entropy", seed=0)
+        with distributed.Client(address, timeout="20s") as c:
+            c.wait_for_workers(1, timeout=20)
+            t0 = time.perf_counter()
+            with pytest.raises(ConnectionError, match=f"lost the Dask scheduler at {address} during training"):
+                dp.train(net, X, Y, optimizer="lbfgs", epochs=50, client=c, callbacks=[StopTheScheduler(scheduler)])
+            assert time.perf_counter() - t0 < 60
+        assert np.isfinite(net.params).all()
+    finally:
+        for p in (worker, scheduler):
+            p.kill()
+            p.wait()
+        log.close()

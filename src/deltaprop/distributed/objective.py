@@ -21,6 +21,7 @@ import numpy as np
 from ..core import Network
 from ..core.backprop import add_regularization_gradient
 from ..train.objective import Objective
+from .cluster import ClusterError
 
 __all__ = ["DaskObjective", "Group", "load_group", "group_sums"]
 
@@ -232,8 +233,18 @@ class DaskObjective(Objective):
         return self._decay[1]
 
     def _map(self, fn, params):
-        futures = [self.client.submit(fn, g, params, pure=False) for g in self.groups]
-        return self.client.gather(futures)
+        import asyncio
+        import concurrent.futures
+
+        try:
+            futures = [self.client.submit(fn, g, params, pure=False) for g in self.groups]
+            return self.client.gather(futures)
+        except (OSError, TimeoutError, asyncio.TimeoutError, concurrent.futures.CancelledError,
+                asyncio.CancelledError) as exc:
+            raise ClusterError(
+                f"lost the Dask scheduler at {self.client.scheduler.address} during training ({type(exc).__name__}: "
+                f"{exc}); the network keeps the parameters of the last finished iteration"
+            ) from None
 
     def loss_and_grad(self, params, out=None, *, scale=1.0):
         p = self._at(params)

@@ -13,7 +13,7 @@ import pytest
 
 import deltaprop as dp
 from deltaprop.cli import main
-from deltaprop.io.data import read_table, sniff_delimiter
+from deltaprop.io.data import read_data, read_table, sniff_delimiter
 from deltaprop.model import infer_task, task_reason
 from deltaprop.preprocess import Columns
 
@@ -325,3 +325,37 @@ def test_a_model_with_text_columns_predicts_from_a_dataframe(tmp_path, capsys):
         m.predict(np.zeros((2, 3)))
     with pytest.warns(UserWarning, match="not seen in training"):
         m.predict(pd.DataFrame({"colour": ["purple"], "x": [0.0], "flag": [True]}))
+
+
+def test_a_large_file_read_in_chunks_equals_the_whole_file_read(tmp_path, monkeypatch):
+    """The chunked reader (files over 32 MB; here the threshold is lowered) gives exactly the whole
+    reader's columns, features as one block without a copy, and falls back where it cannot chunk."""
+    import deltaprop.io.data as data
+
+    rng = np.random.default_rng(1)
+    rows = [[f"{v:.6g}" for v in r] + [str(i % 3), "abc"[i % 3]] for i, r in enumerate(rng.normal(size=(3000, 4)))]
+    rows[2500][1] = "NA"
+    p = write(tmp_path / "big.csv", ["a", "b", "c", "d", "n", "t"], rows)
+    gz = tmp_path / "big.csv.gz"
+    gz.write_bytes(gzip.compress(p.read_bytes()))
+    whole = read_table(p)
+    monkeypatch.setattr(data, "_CHUNKED_FROM", 0)
+    monkeypatch.setattr(data, "_CHUNK", 4096)  # about 40 chunks
+    for path in (p, gz):
+        chunked = read_table(path)
+        assert list(chunked.columns) == list(whole.columns)
+        for name in whole.columns:
+            np.testing.assert_array_equal(chunked.columns[name], whole.columns[name])
+        assert chunked.rows.tolist() == whole.rows.tolist()
+        assert chunked.columns["a"].base is not None and chunked.columns["a"].base.flags.f_contiguous  # chunked
+    ds = read_data(p, "t", columns=["a", "b", "c", "d"], drop_missing=True)  # a row dropped: copied
+    keep = np.arange(3000) != 2500
+    np.testing.assert_array_equal(ds.X, np.column_stack([whole.columns[c][keep] for c in "abcd"]))
+    ds = read_data(p, "t", columns=["c", "d"])  # consecutive columns of the block: a view, no copy
+    assert not ds.X.flags.owndata  # a view of the block
+    np.testing.assert_array_equal(ds.X, np.column_stack([whole.columns["c"], whole.columns["d"]]))
+    ds = read_data(p, "t", columns=["d", "c"])  # another order: copied, right
+    np.testing.assert_array_equal(ds.X, np.column_stack([whole.columns["d"], whole.columns["c"]]))
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text('a,b\n1,"x"\n2,"y\nz"\n', encoding="utf-8")  # a newline inside quotes: the whole reader
+    assert read_table(quoted).columns["b"].tolist() == ["x", "y\nz"]

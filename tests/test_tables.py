@@ -281,6 +281,7 @@ def test_features_and_ignore_choose_columns(tmp_path, capsys):
     code, _, err = cli(["train", PENGUINS, "--target", "species", "--ignore", "island,sex,year", "--drop-missing",
                         "--epochs", "2", "--out", model], capsys)
     assert code == 0, err
+    assert "left out (--ignore): island, sex, year" in err
     assert dp.load(model).columns.names == ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
     code, _, err = cli(["train", PENGUINS, "--target", "species", "--features", "sex,island", "--epochs", "2",
                         "--out", model], capsys)
@@ -359,3 +360,36 @@ def test_a_large_file_read_in_chunks_equals_the_whole_file_read(tmp_path, monkey
     quoted = tmp_path / "quoted.csv"
     quoted.write_text('a,b\n1,"x"\n2,"y\nz"\n', encoding="utf-8")  # a newline inside quotes: the whole reader
     assert read_table(quoted).columns["b"].tolist() == ["x", "y\nz"]
+
+
+def test_chunked_reader_names_a_long_row_and_reports_progress(tmp_path, monkeypatch):
+    import deltaprop.io.data as data
+
+    monkeypatch.setattr(data, "_CHUNKED_FROM", 0)
+    monkeypatch.setattr(data, "_CHUNK", 1024)
+    monkeypatch.setattr(data, "_BLOCK", 8192)
+    p = tmp_path / "long.csv"
+    p.write_text("a,b\n1,2\n3," + "9" * 20000 + "\n4,5\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"long.csv: row 3 is longer than 0 MB|long.csv: row 3 is longer than"):
+        read_table(p)
+    seen = []
+    q = write(tmp_path / "ok.csv", ["a", "b"], [[i, i + 1] for i in range(2000)])
+    t = read_table(q, progress=lambda done, total: seen.append((done, total)))
+    assert len(t) == 2000 and seen and seen[-1] == (q.stat().st_size, q.stat().st_size)
+
+
+def test_a_gzip_bomb_costs_the_final_arrays_not_a_multiple_of_them(tmp_path):
+    """2M x 10 zeros (22 bytes a row, 400x compressible): read in chunks into one block sized from
+    gzip's stated length; the peak stays within the final float64 matrix plus its chunks."""
+    import tracemalloc
+
+    p = tmp_path / "zeros.csv.gz"
+    with gzip.open(p, "wb", compresslevel=6) as f:
+        f.write(b"c0,c1,c2,c3,c4,c5,c6,c7,c8,c9,y\n" + b"0,0,0,0,0,0,0,0,0,0,0\n" * 400000)
+    assert p.stat().st_size < 100_000
+    tracemalloc.start()
+    ds = read_data(p, "y")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert ds.X.shape == (400000, 10) and not ds.X.any() and (ds.y == 0).all()
+    assert peak < 2.5 * ds.X.nbytes, (peak, ds.X.nbytes)  # NumPy's buffers as traced; arrow's chunks are not

@@ -333,7 +333,7 @@ def _read_csv_table(pa, path, name, delimiter, text_columns, progress) -> Table:
                                    column_types={c: pa.string() for c in text_columns})
     parse = pacsv.ParseOptions(delimiter=d, newlines_in_values=True)
     total = os.path.getsize(path)
-    if total > _CHUNKED_FROM and '"' not in sample:
+    if (total > _CHUNKED_FROM or gz) and '"' not in sample:
         table = _read_csv_chunked(pa, path, gz, names, convert, pacsv.ParseOptions(delimiter=d), total, progress)
         if table is not None:
             table.notes[:0] = notes
@@ -360,7 +360,7 @@ def _read_csv_table(pa, path, name, delimiter, text_columns, progress) -> Table:
 
 
 _CHUNKED_FROM = 32 << 20  # files larger than this are read in chunks into one preallocated block
-_CHUNK = 16 << 20
+_CHUNK = 8 << 20
 
 
 def _read_csv_chunked(pa, path, gz, names, convert, parse, total, progress) -> Table | None:
@@ -373,6 +373,9 @@ def _read_csv_chunked(pa, path, gz, names, convert, parse, total, progress) -> T
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
+    # the system allocator gives each chunk's memory back when the chunk is done (pyarrow's default
+    # pool keeps what it once held, which made the peak that of all chunks at once)
+    pool = pa.system_memory_pool()
     raw = open(path, "rb")
     stream = _Counting(raw, total, progress)
     if gz:
@@ -388,7 +391,8 @@ def _read_csv_chunked(pa, path, gz, names, convert, parse, total, progress) -> T
             cut = len(data) if eof else data.rfind(b"\n") + 1
             if cut == 0:
                 if len(data) > _BLOCK:
-                    return None  # one row longer than a chunk: the whole-file reader names it
+                    raise ValueError(f"{path}: row {m + 2} is longer than {_BLOCK >> 20} MB; expected a table of "
+                                     "ordinary rows")
                 rest = data
                 continue
             chunk, rest = data[:cut], data[cut:]
@@ -401,7 +405,8 @@ def _read_csv_chunked(pa, path, gz, names, convert, parse, total, progress) -> T
                 null_values=convert.null_values, strings_can_be_null=True, quoted_strings_can_be_null=True,
                 decimal_point=convert.decimal_point, column_types=types)
             try:
-                at = pacsv.read_csv(pa.py_buffer(chunk), read_options=opts, parse_options=parse, convert_options=conv)
+                at = pacsv.read_csv(pa.py_buffer(chunk), read_options=opts, parse_options=parse, convert_options=conv,
+                                    memory_pool=pool)
             except pa.ArrowInvalid:
                 return None
             if types is None:
@@ -411,13 +416,14 @@ def _read_csv_chunked(pa, path, gz, names, convert, parse, total, progress) -> T
                 numeric = [n for n in names if pa.types.is_float64(types[n])]
                 k_of = {n: k for k, n in enumerate(numeric)}
                 per_row = max(1.0, len(chunk) / max(1, at.num_rows))
-                capacity = at.num_rows + 1024 if eof else int((total if not gz else 4 * total) / per_row * 1.05) + 1024
+                size = _gzip_size(path, total) if gz else total
+                capacity = at.num_rows + 1024 if eof else int(size / per_row * 1.05) + 1024
                 block = np.empty((capacity, len(numeric)), dtype=np.float64, order="F")
                 texts = {n: [] for n in names if n not in k_of}
             first = False
             n = at.num_rows
-            if m + n > block.shape[0]:  # the estimate was short: grow by half (one copy)
-                bigger = np.empty((max(m + n, int(block.shape[0] * 1.5)), block.shape[1]), dtype=np.float64, order="F")
+            if m + n > block.shape[0]:  # the estimate was short: grow (one copy each time)
+                bigger = np.empty((max(m + n, int(block.shape[0] * 2)), block.shape[1]), dtype=np.float64, order="F")
                 bigger[:m] = block[:m]
                 block = bigger
             for name, col in zip(names, at.columns):
@@ -426,7 +432,7 @@ def _read_csv_chunked(pa, path, gz, names, convert, parse, total, progress) -> T
                         col = pc.cast(col, pa.float64())
                     block[m:m + n, k_of[name]] = col.to_numpy(zero_copy_only=False)
                 else:
-                    texts[name].append(col.to_numpy(zero_copy_only=False).astype(object, copy=False))
+                    texts[name].extend(col.chunks)
             m += n
             del at
             if eof:
@@ -442,10 +448,28 @@ def _read_csv_chunked(pa, path, gz, names, convert, parse, total, progress) -> T
         if name in k_of:
             columns[name] = block[:m, k_of[name]]
         else:
-            columns[name] = np.concatenate(texts[name]) if texts[name] else np.empty(0, dtype=object)
+            col = pa.chunked_array(texts[name], type=types[name])
+            if name in convert.column_types:  # read as text on request (a target): exact integers become int64
+                columns[name] = _text_or_exact_ints(col)
+            elif pa.types.is_boolean(col.type):
+                columns[name] = np.asarray(col.to_pylist(), dtype=object)
+            else:
+                columns[name] = col.to_numpy(zero_copy_only=False).astype(object, copy=False)
     table = Table(columns, np.arange(2, 2 + m, dtype=np.int64), path, [])
     _drop_index_column(table)
     return table
+
+
+def _gzip_size(path, total) -> int:
+    """The uncompressed size a gzip file states in its last four bytes (ISIZE, modulo 4 GiB; the last
+    member's only), or four times the compressed size when that is implausible."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(-4, os.SEEK_END)
+            isize = int.from_bytes(f.read(4), "little")
+    except OSError:
+        return 4 * total
+    return isize if isize >= total else 4 * total
 
 
 def _is_number_type(pa, t) -> bool:
@@ -495,6 +519,22 @@ def _csv_problem(path, message, delimiter, ragged) -> str:
     return f"{path}: not readable as CSV ({message.splitlines()[0]})"
 
 
+def _text_or_exact_ints(col) -> np.ndarray:
+    """A column read as text: int64 when every cell is an integer written plainly (its text is then
+    ``str(value)`` exactly, so nothing is lost), else the cells' text (None where missing)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if col.null_count == 0 and len(col):
+        try:
+            ints = pc.cast(col, pa.int64())
+            if pc.all(pc.equal(pc.cast(ints, pa.string()), col)).as_py():
+                return ints.to_numpy()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    return col.to_numpy(zero_copy_only=False).astype(object, copy=False)
+
+
 def _from_arrow(at, path, *, first_row: int, text_columns=()) -> Table:
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -505,7 +545,8 @@ def _from_arrow(at, path, *, first_row: int, text_columns=()) -> Table:
     for name, col in zip(names, at.columns):
         t = col.type
         if name in text_columns:
-            col, t = pc.cast(col, pa.string()), pa.string()
+            columns[name] = _text_or_exact_ints(pc.cast(col, pa.string()))
+            continue
         if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
             columns[name] = pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)
         elif pa.types.is_boolean(t):
@@ -642,6 +683,8 @@ def target_values(table: Table, target: str, *, as_text: bool = False) -> np.nda
     Every cell must be present (drop or refuse rows with missing targets first).
     """
     cells = table.columns[target]
+    if cells.dtype.kind == "i":  # every cell an integer written plainly (see read_table)
+        return np.array([str(v) for v in cells.tolist()], dtype=object) if as_text else cells.astype(np.int64)
     if cells.dtype.kind == "f":  # a Parquet/Feather number column
         cells = [repr(float(v)) if not float(v).is_integer() else str(int(v)) for v in cells]
     cells = [str(v).strip() for v in cells]

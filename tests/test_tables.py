@@ -393,3 +393,30 @@ def test_a_gzip_bomb_costs_the_final_arrays_not_a_multiple_of_them(tmp_path):
     tracemalloc.stop()
     assert ds.X.shape == (400000, 10) and not ds.X.any() and (ds.y == 0).all()
     assert peak < 2.5 * ds.X.nbytes, (peak, ds.X.nbytes)  # NumPy's buffers as traced; arrow's chunks are not
+
+
+@pytest.mark.parametrize("how", ["mean", "median", "most-frequent"])
+def test_encoding_equals_scikit_learns_encoder_and_imputer(how):
+    """An independent reference: the same table through scikit-learn's SimpleImputer (numbers) and
+    OneHotEncoder(handle_unknown="ignore") (text, missing text as its own absent category) gives
+    exactly deltaprop's inputs, on the training rows and on rows with unseen categories."""
+    pytest.importorskip("sklearn")
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(3)
+    n = 200
+    x = rng.integers(0, 7, n).astype(float)
+    x[rng.uniform(size=n) < 0.1] = np.nan
+    colour = np.array(["red", "green", "blue", None], dtype=object)[rng.integers(0, 4, n)]
+    train = {"x": x, "colour": colour}
+    cols, _ = Columns.fit(train, impute=how)
+    test = {"x": np.array([np.nan, 3.0, 9.0]), "colour": np.array(["green", "purple", None], dtype=object)}
+    imp = SimpleImputer(strategy=how.replace("-", "_")).fit(x[:, None])
+    known = colour[colour != None]  # noqa: E711 - an object array
+    enc = OneHotEncoder(handle_unknown="ignore", categories=[sorted(set(known))]).fit(known[:, None])
+    for table in (train, test):
+        mine, _ = cols.transform(table)
+        text = np.array(["(missing)" if v is None else v for v in table["colour"]], dtype=object)[:, None]
+        ref = np.hstack([imp.transform(table["x"][:, None]), enc.transform(text).toarray()])
+        np.testing.assert_array_equal(mine, ref)

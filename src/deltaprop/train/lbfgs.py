@@ -25,6 +25,14 @@ from threadpoolctl import ThreadpoolController
 __all__ = ["LBFGS", "check_positive"]
 
 
+def minimize(*args, **kwargs):
+    """SciPy's ``scipy.optimize.minimize``, imported on first use (importing it costs about 0.2 s
+    of every command's start-up, most of which never run L-BFGS)."""
+    from scipy.optimize import minimize as scipy_minimize
+
+    return scipy_minimize(*args, **kwargs)
+
+
 def check_positive(value, name: str, *, allow_zero: bool = False) -> float:
     """A finite float > 0 (or >= 0), or a ValueError naming the parameter."""
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
@@ -104,8 +112,6 @@ class LBFGS:
                 raise StopIteration
 
         with _threads(pools, [1] * len(pools)):  # L-BFGS-B's own algebra: one thread, no pool spinning against NumPy's
-            from scipy.optimize import minimize  # imported when used: 0.2 s of every command's start-up otherwise
-
             result = minimize(evaluate, x0, jac=True, method="L-BFGS-B", callback=cb,
                               options={"maxiter": max_iter, "maxcor": self.memory, "ftol": self.tol, "gtol": 1e-12})
         return result.x, int(result.nit), stopped["flag"]

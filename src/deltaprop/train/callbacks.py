@@ -30,7 +30,8 @@ class History:
         Why the last call ended: ``"epochs"``, ``"early_stopping"``, ``"max_time"``,
         ``"callback"``, ``"interrupted"`` or ``"converged"`` (L-BFGS).
     best_epoch : int or None
-        With early stopping, the epoch whose parameters were restored.
+        With early stopping, the epoch whose parameters were restored (by the last call;
+        None when that call had early stopping off or was interrupted).
     """
 
     records: list = field(default_factory=list)
@@ -46,6 +47,25 @@ class History:
 
     def __len__(self) -> int:
         return len(self.records)
+
+    def final_record(self) -> dict | None:
+        """The record of the epoch whose parameters the run ended with.
+
+        Early stopping's best epoch when it restored one (its costs, not the last epoch's),
+        else the last epoch; None before any epoch.
+
+        Returns
+        -------
+        dict or None
+            One of :attr:`records`.
+        """
+        if not self.records:
+            return None
+        if self.best_epoch is not None:
+            for r in reversed(self.records):
+                if r["epoch"] == self.best_epoch:
+                    return r
+        return self.records[-1]
 
     def to_dict(self) -> dict:
         """JSON-able form (used in model files and checkpoints)."""

@@ -248,6 +248,7 @@ def train(
     if history.stopped == "early_stopping":
         state.best.wait = 0  # a new call after an early stop gets a fresh patience
     history.stopped = None
+    history.best_epoch = None  # set again at the end if this call restores a best epoch
     m = X.shape[0]
     bs = m if batch_size is None else min(batch_size, m)
     if state.pending is not None and (state.pending.batch_size != bs or state.pending.m != m):

@@ -418,3 +418,33 @@ def test_evaluate_regression_baseline_names_its_mean(tmp_path, capsys):
     assert "this data's own mean" in text and "keeps no training mean" in text
     text = run(capsys, "evaluate", scaled, data, "--target", "t")[1].out
     assert "the training targets' mean" in text
+
+
+def test_the_command_line_keeps_plain_sgd_on_its_compiled_epoch(monkeypatch, tmp_path):
+    """The terminal bar and the signal handler do not keep `--optimizer sgd` off the compiled
+    whole-epoch kernel (they are called at epoch ends there); a callback that needs every batch does."""
+    pytest.importorskip("numba")
+    from rich.console import Console
+
+    import deltaprop as dp
+    from deltaprop.cli.progress import StopOnSignal, progress_for
+    from deltaprop.core import compiled
+    from deltaprop.train import Callback
+
+    calls = []
+    real = compiled.run_epoch
+    monkeypatch.setattr(compiled, "run_epoch", lambda *a, **k: calls.append(1) or real(*a, **k))
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(64, 4)), np.eye(2)[rng.integers(0, 2, 64)]
+    net = dp.Network.layered([4, 5, 2], output="softmax", cost="cross_entropy", seed=0)
+    bar = progress_for(Console(force_terminal=True, file=open(tmp_path / "out.txt", "w")), "accuracy")
+    with StopOnSignal() as stopper:
+        dp.train(net, X, Y, optimizer="sgd", batch_size=8, epochs=2, callbacks=[bar, stopper], metric=None)
+    assert len(calls) == 2
+
+    class EveryBatch(Callback):
+        def on_batch_end(self, run, epoch, step, cost):
+            pass
+
+    dp.train(net, X, Y, optimizer="sgd", batch_size=8, epochs=1, callbacks=[EveryBatch()], metric=None)
+    assert len(calls) == 2

@@ -60,7 +60,9 @@ class _Clock(Callback):
 
 class ProgressBar(_Clock):
     """A live bar over the batches of each epoch, with the costs of the last epoch and an estimate
-    of the time the whole run has left."""
+    of the time the whole run has left (it fills at each epoch's end when plain SGD runs compiled)."""
+
+    needs_every_batch = False
 
     def __init__(self, console, metric_name):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -144,6 +146,8 @@ class StopOnSignal(Callback):
     two steps, so the state saved is consistent. ``received`` names the signal that came."""
 
     SIGNALS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)"}
+    # within a compiled SGD epoch (small networks, an epoch in one call) the stop comes at the epoch's end
+    needs_every_batch = False
 
     def __init__(self):
         self.requested = False

@@ -167,7 +167,14 @@ class Callback:
     - ``run.interrupt()``: pause after the current step, leaving the state exactly as it
       is, so that a later call (or a checkpoint of it) continues bit-identically. The
       history says ``stopped="interrupted"`` and no best parameters are restored.
+
+    A callback that overrides ``on_batch_end`` keeps plain SGD off its compiled whole-epoch kernel
+    (which has no steps to call back between), unless it sets ``needs_every_batch = False``: then
+    it is called after every step where the loop takes steps one by one, and not at all within a
+    compiled epoch (a progress bar, or a stop request that ``on_epoch_end`` also honours).
     """
+
+    needs_every_batch = True
 
     def on_train_begin(self, run: "Run") -> None: ...
 

@@ -427,7 +427,8 @@ def _epochs(net, state: TrainingState, plan: Plan):
     fold = opt.folds_learning_rate  # plain SGD: the engine scales the gradient by eta with its 1/m
     # plain SGD with batch size 1 (AIMA's rule) or small minibatches of a small network: one compiled kernel per epoch
     compiled_epoch = compiled.eligible(net, plain_sgd=fold and opt.name == "sgd", batch_size=bs, weights=w,
-                                       batch_hooks=batch_hooks, max_time=plan.max_time)
+                                       batch_hooks=[c for c in batch_hooks if c.needs_every_batch],
+                                       max_time=plan.max_time)
     t_start = time.perf_counter()
     for _ in range(plan.epochs):
         t0 = time.perf_counter()

@@ -185,6 +185,15 @@ def test_a_row_number_column_is_refused():
     Columns.fit({"small": np.arange(1.0, 11.0)})  # ten rows counting up are data, not an ID
 
 
+def test_with_imputation_every_number_column_keeps_a_fill():
+    """Predict may meet a gap in a column that had none in training: it is filled too."""
+    cols, decisions = Columns.fit({"a": np.array([1.0, 2.0, 4.0]), "b": np.array([1.0, np.nan, 3.0])}, impute="median")
+    assert [c.fill for c in cols.columns] == [2.0, 2.0]
+    assert len(decisions) == 1 and "column 'b'" in decisions[0]  # only the column that had gaps is said
+    X, _ = cols.transform({"a": np.array([np.nan]), "b": np.array([np.nan])})
+    assert X.tolist() == [[2.0, 2.0]]
+
+
 def test_numbers_written_as_text_are_numbers():
     cols, _ = Columns.fit({"v": np.array(["1", "2.5", None, "4"], dtype=object)}, impute="mean")
     assert cols.columns[0].kind == "number" and cols.columns[0].fill == pytest.approx(7.5 / 3)

@@ -227,15 +227,17 @@ def cmd_info(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from ..export import export_onnx
+    from ..export import export_onnx, input_layout
 
     guard_outputs({"--onnx": args.onnx}, {"MODEL": args.model})
     obj = load(args.model)
     check_writable(args.onnx, "--onnx")
     precision = export_onnx(obj, args.onnx, opset=args.opset)
     if not args.quiet:
-        console().print(f"wrote {args.onnx} (ONNX opset {args.opset}): raw {precision} features in, "
-                        + ("probabilities" if getattr(obj, "task", None) == "classification" else "outputs") + " out")
+        inputs = (f"one input per table column (numbers {precision}, text as strings)" if input_layout(obj) == "columns"
+                  else f"raw {precision} features")
+        console().print(f"wrote {args.onnx} (ONNX opset {args.opset}): {inputs} in, "
+                        + ("probabilities and label" if getattr(obj, "task", None) == "classification" else "outputs") + " out")
     return EXIT_OK
 
 

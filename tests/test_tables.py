@@ -429,3 +429,18 @@ def test_encoding_equals_scikit_learns_encoder_and_imputer(how):
         text = np.array(["(missing)" if v is None else v for v in table["colour"]], dtype=object)[:, None]
         ref = np.hstack([imp.transform(table["x"][:, None]), enc.transform(text).toarray()])
         np.testing.assert_array_equal(mine, ref)
+
+
+def test_info_shows_each_table_column(tmp_path, capsys):
+    model = tmp_path / "m.safetensors"
+    assert cli(["train", PENGUINS, "--target", "species", "--impute", "median", "--epochs", "1", "--out", model],
+               capsys)[0] == 0
+    code, out, _ = cli(["info", model], capsys)
+    flat = " ".join(out.split())
+    assert code == 0 and "column island │ text, one-hot (Biscoe, Dream, Torgersen)" in flat
+    assert "column year │ number, missing -> 2008" in flat
+    code, out, _ = cli(["info", model, "--json"], capsys)
+    import json
+
+    assert json.loads(out)["columns"][0] == {"name": "island", "kind": "category",
+                                              "categories": ["Biscoe", "Dream", "Torgersen"]}

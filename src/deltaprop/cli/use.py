@@ -150,7 +150,7 @@ def _baseline(model, y) -> dict:
 # --- info ----------------------------------------------------------------------------------------------------
 
 INFO_KEYS = ("file", "kind", "format_version", "deltaprop_version", "network", "parameters", "units", "unit_edges",
-             "estimator", "task", "classes", "inputs", "input_scaling", "settings", "metrics", "epochs_done")
+             "estimator", "task", "classes", "columns", "inputs", "input_scaling", "settings", "metrics", "epochs_done")
 LABELS = {"deltaprop_version": "written by deltaprop"}  # human labels that are not the key with spaces
 
 
@@ -178,6 +178,8 @@ def describe(obj, record, path) -> dict:
         info["task"] = model.task
         if model.classes is not None:
             info["classes"] = ", ".join(map(str, model.classes))
+        if model.columns is not None:  # what each table column becomes (one line per column for a person)
+            info["columns"] = model.columns.to_record()
         if model.feature_names:
             info["inputs"] = list(model.feature_names)
         info["input_scaling"] = "standardised (mean/std of the training data)" if model.scaler else "none"
@@ -199,6 +201,14 @@ def shown(key, value) -> str:
     return fmt(value) if isinstance(value, float) else str(value)
 
 
+def column_line(rec: dict) -> str:
+    """What one table column of a model becomes, for a person: ``text, one-hot (Biscoe, Dream, Torgersen)``."""
+    if rec["kind"] == "number":
+        return "number" + ("" if rec.get("fill") is None else f", missing -> {fmt(rec['fill'])}")
+    cats = rec["categories"]
+    return f"text, one-hot ({', '.join(cats[:6])}{' ...' if len(cats) > 6 else ''})"
+
+
 def cmd_info(args) -> int:
     record, specs, path = read_header(args.model)
     obj = load_checkpoint(path)[0] if record["kind"] == "checkpoint" else load(path)
@@ -212,6 +222,8 @@ def cmd_info(args) -> int:
     for k, v in info.items():
         if isinstance(v, dict):  # settings, metrics: one row each, as "setting lr"
             rows += [(f"{k[:-1] if k.endswith('s') else k} {name}", value) for name, value in v.items()]
+        elif k == "columns":  # one row per table column, as "column island"
+            rows += [(f"column {c['name']}", column_line(c)) for c in v]
         else:
             rows.append((LABELS.get(k, k.replace("_", " ")), v))
     table = Table(show_header=False, title=os.path.basename(path))

@@ -44,7 +44,8 @@ def test_train_predict_evaluate_info_on_a_csv_with_string_labels(tmp_path, capsy
     assert "held-out accuracy" in out.out
     code, out = run("evaluate", model, IRIS, "--target", "species", "--json", capsys=capsys)
     metrics = json.loads(out.out)
-    assert code == 0 and set(metrics) == {"accuracy", "cost"} and metrics["accuracy"] > 0.9
+    assert code == 0 and set(metrics) == {"accuracy", "cost", "rows", "classes", "confusion_matrix", "per_class",
+                                          "macro", "baseline"} and metrics["accuracy"] > 0.9
     preds = tmp_path / "preds.csv"
     code, out = run("predict", model, IRIS, "--proba", "--out", preds, capsys=capsys)
     assert code == 0
@@ -86,7 +87,7 @@ def test_regression_on_a_csv(tmp_path, capsys):
     assert code == 0 and "regression" in out.err
     code, out = run("evaluate", model, data, "--target", "target", "--json", capsys=capsys)
     metrics = json.loads(out.out)
-    assert metrics["r2"] > 0.95 and set(metrics) == {"cost", "r2", "rmse", "mae"}
+    assert metrics["r2"] > 0.95 and set(metrics) == {"cost", "r2", "rmse", "mae", "rows", "baseline"}
     code, out = run("predict", model, data, capsys=capsys)
     pred = np.array([float(v) for v in out.out.splitlines()[1:]])
     assert np.corrcoef(pred, y)[0, 1] > 0.97
@@ -389,4 +390,4 @@ def test_info_json_for_every_kind_of_file(tmp_path, capsys):
         assert code == 0, (kind, out.err)
         info = json.loads(out.out)
         assert info["kind"] == kind.split()[0] and info["parameters"] > 0, (kind, info)
-    assert json.loads(run("info", files["checkpoint"], "--json", capsys=capsys)[1].out)["epochs done"] == 2
+    assert json.loads(run("info", files["checkpoint"], "--json", capsys=capsys)[1].out)["epochs_done"] == 2

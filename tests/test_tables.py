@@ -13,7 +13,7 @@ import pytest
 
 import deltaprop as dp
 from deltaprop.cli import main
-from deltaprop.io.data import read_table, sniff_delimiter
+from deltaprop.io.data import read_data, read_table, sniff_delimiter
 from deltaprop.model import infer_task, task_reason
 from deltaprop.preprocess import Columns
 
@@ -185,6 +185,15 @@ def test_a_row_number_column_is_refused():
     Columns.fit({"small": np.arange(1.0, 11.0)})  # ten rows counting up are data, not an ID
 
 
+def test_with_imputation_every_number_column_keeps_a_fill():
+    """Predict may meet a gap in a column that had none in training: it is filled too."""
+    cols, decisions = Columns.fit({"a": np.array([1.0, 2.0, 4.0]), "b": np.array([1.0, np.nan, 3.0])}, impute="median")
+    assert [c.fill for c in cols.columns] == [2.0, 2.0]
+    assert len(decisions) == 1 and "column 'b'" in decisions[0]  # only the column that had gaps is said
+    X, _ = cols.transform({"a": np.array([np.nan]), "b": np.array([np.nan])})
+    assert X.tolist() == [[2.0, 2.0]]
+
+
 def test_numbers_written_as_text_are_numbers():
     cols, _ = Columns.fit({"v": np.array(["1", "2.5", None, "4"], dtype=object)}, impute="mean")
     assert cols.columns[0].kind == "number" and cols.columns[0].fill == pytest.approx(7.5 / 3)
@@ -281,6 +290,7 @@ def test_features_and_ignore_choose_columns(tmp_path, capsys):
     code, _, err = cli(["train", PENGUINS, "--target", "species", "--ignore", "island,sex,year", "--drop-missing",
                         "--epochs", "2", "--out", model], capsys)
     assert code == 0, err
+    assert "left out (--ignore): island, sex, year" in err
     assert dp.load(model).columns.names == ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
     code, _, err = cli(["train", PENGUINS, "--target", "species", "--features", "sex,island", "--epochs", "2",
                         "--out", model], capsys)
@@ -325,3 +335,112 @@ def test_a_model_with_text_columns_predicts_from_a_dataframe(tmp_path, capsys):
         m.predict(np.zeros((2, 3)))
     with pytest.warns(UserWarning, match="not seen in training"):
         m.predict(pd.DataFrame({"colour": ["purple"], "x": [0.0], "flag": [True]}))
+
+
+def test_a_large_file_read_in_chunks_equals_the_whole_file_read(tmp_path, monkeypatch):
+    """The chunked reader (files over 32 MB; here the threshold is lowered) gives exactly the whole
+    reader's columns, features as one block without a copy, and falls back where it cannot chunk."""
+    import deltaprop.io.data as data
+
+    rng = np.random.default_rng(1)
+    rows = [[f"{v:.6g}" for v in r] + [str(i % 3), "abc"[i % 3]] for i, r in enumerate(rng.normal(size=(3000, 4)))]
+    rows[2500][1] = "NA"
+    p = write(tmp_path / "big.csv", ["a", "b", "c", "d", "n", "t"], rows)
+    gz = tmp_path / "big.csv.gz"
+    gz.write_bytes(gzip.compress(p.read_bytes()))
+    whole = read_table(p)
+    monkeypatch.setattr(data, "_CHUNKED_FROM", 0)
+    monkeypatch.setattr(data, "_CHUNK", 4096)  # about 40 chunks
+    for path in (p, gz):
+        chunked = read_table(path)
+        assert list(chunked.columns) == list(whole.columns)
+        for name in whole.columns:
+            np.testing.assert_array_equal(chunked.columns[name], whole.columns[name])
+        assert chunked.rows.tolist() == whole.rows.tolist()
+        assert chunked.columns["a"].base is not None and chunked.columns["a"].base.flags.f_contiguous  # chunked
+    ds = read_data(p, "t", columns=["a", "b", "c", "d"], drop_missing=True)  # a row dropped: copied
+    keep = np.arange(3000) != 2500
+    np.testing.assert_array_equal(ds.X, np.column_stack([whole.columns[c][keep] for c in "abcd"]))
+    ds = read_data(p, "t", columns=["c", "d"])  # consecutive columns of the block: a view, no copy
+    assert not ds.X.flags.owndata  # a view of the block
+    np.testing.assert_array_equal(ds.X, np.column_stack([whole.columns["c"], whole.columns["d"]]))
+    ds = read_data(p, "t", columns=["d", "c"])  # another order: copied, right
+    np.testing.assert_array_equal(ds.X, np.column_stack([whole.columns["d"], whole.columns["c"]]))
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text('a,b\n1,"x"\n2,"y\nz"\n', encoding="utf-8")  # a newline inside quotes: the whole reader
+    assert read_table(quoted).columns["b"].tolist() == ["x", "y\nz"]
+
+
+def test_chunked_reader_names_a_long_row_and_reports_progress(tmp_path, monkeypatch):
+    import deltaprop.io.data as data
+
+    monkeypatch.setattr(data, "_CHUNKED_FROM", 0)
+    monkeypatch.setattr(data, "_CHUNK", 1024)
+    monkeypatch.setattr(data, "_BLOCK", 8192)
+    p = tmp_path / "long.csv"
+    p.write_text("a,b\n1,2\n3," + "9" * 20000 + "\n4,5\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"long.csv: row 3 is longer than 0 MB|long.csv: row 3 is longer than"):
+        read_table(p)
+    seen = []
+    q = write(tmp_path / "ok.csv", ["a", "b"], [[i, i + 1] for i in range(2000)])
+    t = read_table(q, progress=lambda done, total: seen.append((done, total)))
+    assert len(t) == 2000 and seen and seen[-1] == (q.stat().st_size, q.stat().st_size)
+
+
+def test_a_gzip_bomb_costs_the_final_arrays_not_a_multiple_of_them(tmp_path):
+    """2M x 10 zeros (22 bytes a row, 400x compressible): read in chunks into one block sized from
+    gzip's stated length; the peak stays within the final float64 matrix plus its chunks."""
+    import tracemalloc
+
+    p = tmp_path / "zeros.csv.gz"
+    with gzip.open(p, "wb", compresslevel=6) as f:
+        f.write(b"c0,c1,c2,c3,c4,c5,c6,c7,c8,c9,y\n" + b"0,0,0,0,0,0,0,0,0,0,0\n" * 400000)
+    assert p.stat().st_size < 100_000
+    tracemalloc.start()
+    ds = read_data(p, "y")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert ds.X.shape == (400000, 10) and not ds.X.any() and (ds.y == 0).all()
+    assert peak < 2.5 * ds.X.nbytes, (peak, ds.X.nbytes)  # NumPy's buffers as traced; arrow's chunks are not
+
+
+@pytest.mark.parametrize("how", ["mean", "median", "most-frequent"])
+def test_encoding_equals_scikit_learns_encoder_and_imputer(how):
+    """An independent reference: the same table through scikit-learn's SimpleImputer (numbers) and
+    OneHotEncoder(handle_unknown="ignore") (text, missing text as its own absent category) gives
+    exactly deltaprop's inputs, on the training rows and on rows with unseen categories."""
+    pytest.importorskip("sklearn")
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(3)
+    n = 200
+    x = rng.integers(0, 7, n).astype(float)
+    x[rng.uniform(size=n) < 0.1] = np.nan
+    colour = np.array(["red", "green", "blue", None], dtype=object)[rng.integers(0, 4, n)]
+    train = {"x": x, "colour": colour}
+    cols, _ = Columns.fit(train, impute=how)
+    test = {"x": np.array([np.nan, 3.0, 9.0]), "colour": np.array(["green", "purple", None], dtype=object)}
+    imp = SimpleImputer(strategy=how.replace("-", "_")).fit(x[:, None])
+    known = colour[colour != None]  # noqa: E711 - an object array
+    enc = OneHotEncoder(handle_unknown="ignore", categories=[sorted(set(known))]).fit(known[:, None])
+    for table in (train, test):
+        mine, _ = cols.transform(table)
+        text = np.array(["(missing)" if v is None else v for v in table["colour"]], dtype=object)[:, None]
+        ref = np.hstack([imp.transform(table["x"][:, None]), enc.transform(text).toarray()])
+        np.testing.assert_array_equal(mine, ref)
+
+
+def test_info_shows_each_table_column(tmp_path, capsys):
+    model = tmp_path / "m.safetensors"
+    assert cli(["train", PENGUINS, "--target", "species", "--impute", "median", "--epochs", "1", "--out", model],
+               capsys)[0] == 0
+    code, out, _ = cli(["info", model], capsys)
+    flat = " ".join(out.split())
+    assert code == 0 and "column island │ text, one-hot (Biscoe, Dream, Torgersen)" in flat
+    assert "column year │ number, missing -> 2008" in flat
+    code, out, _ = cli(["info", model, "--json"], capsys)
+    import json
+
+    assert json.loads(out)["columns"][0] == {"name": "island", "kind": "category",
+                                              "categories": ["Biscoe", "Dream", "Torgersen"]}

@@ -432,3 +432,17 @@ def test_validation_split_is_the_same_across_warm_starts():
     dp.train(b, X, Y, epochs=2, validation_split=0.3, seed=1, metric=None)
     dp.train(b, X, Y, epochs=2, validation_split=0.3, seed=1, metric=None)
     assert np.array_equal(a.params, b.params)
+
+
+def test_final_record_is_the_restored_epochs_and_a_later_call_forgets_it():
+    X, Y, kw = _overfitting_problem(10, early_stopping=3)
+    net = dp.Network.layered([3, 20, 1], hidden="tanh", output="identity", seed=0)
+    h = dp.train(net, X, Y, epochs=100, **kw)
+    assert h.stopped == "early_stopping" and h.best_epoch < len(h)  # else this test could not fail
+    kept = h.final_record()
+    assert kept["epoch"] == h.best_epoch and kept["val_cost"] == min(h["val_cost"]) != h.records[-1]["val_cost"]
+    # a further call without early stopping keeps its last epoch's parameters: no best epoch is claimed
+    kw.pop("early_stopping")
+    h = dp.train(net, X, Y, epochs=2, **kw)
+    assert h.best_epoch is None and h.final_record() is h.records[-1]
+    assert dp.History().final_record() is None

@@ -18,8 +18,9 @@ where a cell is missing.
 * a text column whose cells are mostly numbers (two thirds or more) is refused, naming the first
   cell that is not (a typo, a unit, a decimal comma), rather than encoded as categories;
 * **missing numbers** are refused (``impute="none"``, the default: the message names the column
-  and the row) or filled with the training rows' mean, median or most frequent value; the value
-  is stored and used again by predict, so no row is ever dropped there;
+  and the row) or filled with the training rows' mean, median or most frequent value; with
+  imputation on, every number column stores its value (not only those with gaps in training),
+  and predict fills with it, so no row is ever dropped there;
 * a number column of 20 rows or more that counts k, k+1, k+2, ... row by row is a row number or
   an ID, not a feature: refused, with the hint to ``--ignore`` it;
 * a column holding a single value informs nothing; it is kept (the scaler maps it to 0) and said.
@@ -226,6 +227,8 @@ class Columns:
                 x = values.astype(np.float64, copy=False)
                 missing = np.isnan(x)
                 fill = None
+                if impute != "none" and not missing.all():  # every column gets its fill: predict may meet gaps anywhere
+                    fill = _statistic(x[~missing], impute)
                 if missing.any():
                     if impute == "none":
                         k = int(missing.sum())
@@ -233,10 +236,8 @@ class Columns:
                             f"{where}row {row(np.argmax(missing))}, column {name!r}: missing value ({k} in the column); "
                             "pass --impute median|mean|most-frequent (impute=...) to fill them, or --drop-missing to "
                             "skip those rows")
-                    present = x[~missing]
-                    if present.size == 0:
+                    if fill is None:
                         raise ValueError(f"{where}column {name!r}: every value is missing; leave it out (--ignore {name})")
-                    fill = _statistic(present, impute)
                     decisions.append(f"column {name!r}: {int(missing.sum())} missing of {m} filled with the training "
                                      f"rows' {impute.replace('-', ' ')} {fill:.6g}")
                 if np.isinf(x).any():

@@ -12,6 +12,7 @@ from ..io import atomic_write_bytes, check_writable
 from .common import (EXIT_CHECK_FAILED, EXIT_OK, UsageError, console, guard_outputs, int_list, load_model,
                      safe_text)
 from .data import model_inputs
+from .flags import random_net_flags
 
 
 def random_problem(args, rows: int):
@@ -41,6 +42,7 @@ def random_problem(args, rows: int):
 def cmd_gradcheck(args) -> int:
     from ..gradcheck import gradcheck
 
+    random_net_flags(args, seed_used=True)  # --seed also draws the --max-checks sample
     if args.layers:
         net, X, Y = random_problem(args, args.rows)
         what = f"random {args.activation}/{args.output} network {args.layers}, {args.rows} random examples"
@@ -56,7 +58,7 @@ def cmd_gradcheck(args) -> int:
         Y = model.targets(ds.y[rows])
         net = model.network
         what = f"{args.model} on the first {len(rows)} rows of {args.data}"
-    report = gradcheck(net, X, Y, max_checks=args.max_checks, order=args.order, tol=args.tol)
+    report = gradcheck(net, X, Y, max_checks=args.max_checks, order=args.order, tol=args.tol, seed=args.seed)
     if args.json:
         print(json.dumps({"passed": report.passed, "max_error": report.max_error,
                           "W_errors": [None if np.isnan(e) else e for e in report.W_errors],
@@ -73,6 +75,9 @@ def cmd_explain(args) -> int:
     from ..explain import explain
 
     guard_outputs({"--out": args.out}, {"MODEL": args.model, "DATA": args.data})
+    random_net_flags(args)
+    if args.layers and args.row is not None:
+        raise UsageError("--row picks rows of DATA; the one example of --layers is random (--seed changes it)")
     if args.layers:
         net, x, y = random_problem(args, 1)
     else:
@@ -81,7 +86,7 @@ def cmd_explain(args) -> int:
         if not args.target:
             raise UsageError("--target COLUMN is required with MODEL DATA: backprop needs the true value")
         try:
-            rows = [int(r) for r in str(args.row).split(",")]
+            rows = [int(r) for r in str(args.row or "1").split(",")]
         except ValueError:
             raise UsageError(f"--row takes row numbers such as 3 or 1,2; got {args.row!r}") from None
         model = load_model(args.model)

@@ -41,6 +41,10 @@ def load_training_data(args, say):
     features = feature_columns(table, args.target, features=getattr(args, "features", None),
                                ignore=getattr(args, "ignore", None) or ())
     impute = getattr(args, "impute", None) or "none"
+    if getattr(args, "features", None):
+        say(f"features (--features): {', '.join(features)}; the other columns are left out")
+    if getattr(args, "ignore", None):
+        say(f"left out (--ignore): {', '.join(args.ignore)}")
     # rows without a target cannot be trained on; rows with a missing feature are dropped only on request
     gaps = missing_mask(table.columns[args.target])
     if gaps.any() and not args.drop_missing:

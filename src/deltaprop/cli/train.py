@@ -8,21 +8,20 @@ import time
 
 import numpy as np
 
-from ..core import Network, get_activation
+from ..core import Network
 from ..io import check_writable, newest_checkpoint, save
 from ..io.logs import Checkpointer, JsonlLog
 from ..io.modelfile import CheckpointLock, checkpoint_files, remove_stale_temporaries
 from ..model import Model, Scaler, encode_labels, fingerprint, split_test, task_reason
 from ..plot import plot_history, require_matplotlib
-from ..train import finish_run, get_optimizer, get_schedule, train
-from .common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UsageError, console, guard_outputs, int_list,
-                     safe_text)
+from ..train import finish_run, train
+from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UsageError, console, guard_outputs, safe_text
 from .data import encode_columns, load_training_data
 from .distributed import check_flags, train_on_cluster
-from .progress import ProgressBar, StopOnSignal, summary_table
+from .flags import train_flags
+from .progress import StopOnSignal, progress_for, summary_table
 
 MIN_VALIDATION_ROWS = 50  # below this, early stopping on the validation cost is left off
-CLI_LEARNING_RATES = {"adam": 3e-3, "adamw": 3e-3}  # tuned on the built-in data sets (see the README)
 
 
 def cmd_train(args) -> int:
@@ -34,8 +33,10 @@ def cmd_train(args) -> int:
     if len(files) > 1 and not args.scheduler:
         raise UsageError(f"{len(files)} DATA files given; one file is read in memory (several need --scheduler)")
     args.data = files[0] if files else None
-    hidden, acts, batch_size = _network_flags(args)
+    hidden, acts, batch_size = train_flags(args)
     if args.scheduler:  # the data stays on a Dask cluster: a path of its own
+        from ..train import get_optimizer
+
         check_flags(args, get_optimizer(args.optimizer))
         if not files:
             raise UsageError("--scheduler needs DATA: Parquet or CSV files")
@@ -60,8 +61,12 @@ def _run(args, hidden, acts, batch_size, err, say) -> int:
     Xs = model.inputs(ds.X[train_idx])
     Ytr = model.targets(Y[train_idx]) if task == "regression" else Y[train_idx]
     log = JsonlLog(args.log_jsonl) if args.log_jsonl else None
+    validation_split, early = _validation(args, len(Xs), say)
+    # what the run did, which info reports: 0 is off (the flags may ask for more than the data allows)
+    model.settings.update(early_stopping=early or 0, validation_split=validation_split or 0)
     checkpointer = Checkpointer(args.checkpoint_dir, model, config) if args.checkpoint_dir else None
-    history, seconds, signal_name = _fit(args, model, Xs, Ytr, batch_size, [log, checkpointer], err, say)
+    history, seconds, signal_name = _fit(args, model, Xs, Ytr, batch_size, (validation_split, early),
+                                         [log, checkpointer], err, say)
     # A Ctrl-C after the last step has nothing left to stop: the finished model is written as usual.
     if history is not None and history.stopped == "interrupted":
         what = signal_name or "interrupted"
@@ -105,38 +110,6 @@ def _claim_checkpoints(args, say) -> None:
 
 
 # --- before any data is read: flags, names, outputs -------------------------------------------------------
-
-
-def _check_names(activations, optimizer, schedule):
-    """Unknown names are usage errors (exit 2), caught before any data is touched."""
-    try:
-        for a in activations:
-            if get_activation(a).output_only:
-                raise ValueError(f"activation {a!r} may only be used on outputs, not hidden layers")
-        get_optimizer(optimizer)
-        get_schedule(schedule)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def _network_flags(args) -> tuple[list, list, int | None]:
-    """``(hidden sizes, hidden activations, batch size)`` from the flags; sets the CLI's default ``--lr``."""
-    hidden = int_list(args.hidden, "--hidden")
-    acts = [a.strip() for a in args.activation.split(",")]
-    _check_names(acts, args.optimizer, args.schedule)
-    optimizer = get_optimizer(args.optimizer)
-    if args.lr is None and optimizer.name in CLI_LEARNING_RATES:
-        args.lr = CLI_LEARNING_RATES[optimizer.name]
-    if args.batch_size < 0:
-        raise UsageError(f"--batch-size must be >= 0 (0 for the full batch), got {args.batch_size}")
-    batch_size = None if (args.batch_size == 0 or optimizer.full_batch) else args.batch_size
-    if len(acts) == 1:
-        acts = acts * len(hidden)
-    if len(acts) != len(hidden):
-        raise UsageError(f"--activation lists {len(acts)} activations for {len(hidden)} hidden layers")
-    if args.resume and not args.checkpoint_dir:
-        raise UsageError("--resume needs --checkpoint-dir DIR (where the checkpoints are)")
-    return hidden, acts, batch_size
 
 
 def _prepare_outputs(args) -> None:
@@ -232,23 +205,30 @@ def _model(args, ds, Ytr, train_idx, classes, config, say) -> Model:
 # --- training and its results --------------------------------------------------------------------------------
 
 
-def _fit(args, model, Xs, Ytr, batch_size, watchers, err, say):
-    """Train (or finish a run a checkpoint had ended); returns ``(history, seconds, signal)``, where
-    ``signal`` says which signal stopped it (None if none did)."""
-    net = model.network
-    state = net.training_state
-    done = state.epoch if state else 0
-    remaining = args.epochs - done
-    validation_split = args.validation_split if args.validation_split > 0 and len(Xs) >= 10 else None
-    early = args.early_stopping if validation_split else None
-    n_val = int(round(len(Xs) * validation_split)) if validation_split else 0
+def _validation(args, n_rows, say) -> tuple[float | None, int | None]:
+    """``(validation split, patience)`` for ``n_rows`` training rows; either is None when off.
+    ``--early-stopping 0`` turns early stopping off; so does a validation split too small to stop on."""
+    validation_split = args.validation_split if args.validation_split > 0 and n_rows >= 10 else None
+    early = args.early_stopping if validation_split and args.early_stopping else None
+    n_val = int(round(n_rows * validation_split)) if validation_split else 0
     if early and n_val < MIN_VALIDATION_ROWS:
         say(f"early stopping off: a validation split of {n_val} rows is too noisy to stop on "
             f"(it needs {MIN_VALIDATION_ROWS}); training all {args.epochs} epochs")
         early = None
+    return validation_split, early
+
+
+def _fit(args, model, Xs, Ytr, batch_size, validation, watchers, err, say):
+    """Train (or finish a run a checkpoint had ended); returns ``(history, seconds, signal)``, where
+    ``signal`` says which signal stopped it (None if none did). ``validation`` is ``(split, patience)``."""
+    net = model.network
+    state = net.training_state
+    done = state.epoch if state else 0
+    remaining = args.epochs - done
+    validation_split, early = validation
 
     metric_name = "accuracy" if model.settings["cost"] == "cross_entropy" or model.task == "classification" else "r2"
-    callbacks = [] if args.quiet else [ProgressBar(err, metric_name)]
+    callbacks = [] if args.quiet else [progress_for(err, metric_name)]
     callbacks += [w for w in watchers if w is not None]
     stopper = StopOnSignal()
     callbacks.append(stopper)
@@ -277,8 +257,8 @@ def _metrics(model, history, seconds, ds, Y, test_idx) -> dict:
     """What the run did and how the model scores on the held-out rows."""
     metrics = {"epochs": len(history) if history else 0, "seconds_this_run": round(seconds, 3)}
     if history is not None and len(history):
-        last = history.records[-1]
-        metrics.update(train_cost=last["cost"], val_cost=last["val_cost"], best_epoch=history.best_epoch)
+        kept = history.final_record()  # early stopping's restored epoch, not the last one run
+        metrics.update(train_cost=kept["cost"], val_cost=kept["val_cost"], best_epoch=history.best_epoch)
     if len(test_idx):
         test = model.evaluate(ds.X[test_idx], ds.y[test_idx] if model.task == "classification" else Y[test_idx])
         metrics.update({f"test_{k}": v for k, v in test.items()})

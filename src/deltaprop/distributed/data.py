@@ -335,16 +335,19 @@ def decide(s: dict, names: list, target: str, *, impute: str, max_categories: in
             if n == 0:
                 raise ValueError(f"{where}column {name!r}: every value is missing; leave it out (--ignore {name})")
             fill = None
+            if impute == "mean":  # every number column keeps its fill: predict may meet a gap anywhere
+                fill = mean
+            elif impute != "none" and st["counts"] is not None:
+                counts = st["counts"]
+                top = max(counts.values())
+                fill = float(min(v for v, k in counts.items() if k == top))  # the smallest of the most frequent
+            elif impute != "none" and st["missing"]:
+                raise ValueError(f"{where}column {name!r}: too many distinct values to find the most frequent one "
+                                 "across partitions; use --impute mean (impute='mean') for it")
             if st["missing"]:
                 if impute == "none":
                     raise ValueError(f"{where}column {name!r}: {st['missing']} missing values; pass --impute mean|"
                                      "most-frequent (impute=...) to fill them")
-                if impute == "mean":
-                    fill = mean
-                else:
-                    counts = st["counts"]
-                    top = max(counts.values())
-                    fill = float(min(v for v, k in counts.items() if k == top))  # the smallest of the most frequent
                 decisions.append(f"column {name!r}: {st['missing']} missing of {m} filled with the training rows' "
                                  f"{impute.replace('-', ' ')} {fill:.6g}")
                 n, mean, M2, big = merge_moments([n, mean, M2, big], [st["missing"], fill, 0.0, abs(fill)])

@@ -327,14 +327,18 @@ def _read_csv_table(pa, path, name, delimiter, text_columns, progress) -> Table:
     if decimal == ",":
         notes.append(f"{path}: numbers are written with a decimal comma (39,1 is read as 39.1)")
     text_columns = [c for c in text_columns if c in header]
-    raw_header = next(iter(__import__("csv").reader([sample.splitlines()[0]], delimiter=d)))
+    names = [h if h else f"column {i + 1}" for i, h in enumerate(header)]
     convert = pacsv.ConvertOptions(null_values=_MISSING_CELLS, strings_can_be_null=True,
                                    quoted_strings_can_be_null=True, decimal_point=decimal,
-                                   column_types={raw_header[header.index(c)]: pa.string() for c in text_columns})
+                                   column_types={c: pa.string() for c in text_columns})
     parse = pacsv.ParseOptions(delimiter=d, newlines_in_values=True)
-    read = pacsv.ReadOptions(block_size=_BLOCK, column_names=[h if h else f"column {i + 1}" for i, h in enumerate(header)],
-                             skip_rows=1)
     total = os.path.getsize(path)
+    if (total > _CHUNKED_FROM or gz) and '"' not in sample:
+        table = _read_csv_chunked(pa, path, gz, names, convert, pacsv.ParseOptions(delimiter=d), total, progress)
+        if table is not None:
+            table.notes[:0] = notes
+            return table
+    read = pacsv.ReadOptions(block_size=_BLOCK, column_names=names, skip_rows=1)
     raw = open(path, "rb")
     source = _Counting(raw, total, progress)
     stream = pa.PythonFile(source, mode="r")
@@ -353,6 +357,123 @@ def _read_csv_table(pa, path, name, delimiter, text_columns, progress) -> Table:
     table = _from_arrow(at, path, first_row=2, text_columns=text_columns)
     table.notes[:0] = notes
     return table
+
+
+_CHUNKED_FROM = 32 << 20  # files larger than this are read in chunks into one preallocated block
+_CHUNK = 8 << 20
+
+
+def _read_csv_chunked(pa, path, gz, names, convert, parse, total, progress) -> Table | None:
+    """A large CSV without quotes, read chunk by chunk (each chunk parsed by pyarrow's threads)
+    into one float64 block for the number columns, so memory stays near the final arrays.
+
+    Returns None (the caller then reads the file whole) when a chunk holds a quote, a row is
+    longer than a chunk, or a later chunk does not fit the first chunk's column types.
+    """
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    # the system allocator gives each chunk's memory back when the chunk is done (pyarrow's default
+    # pool keeps what it once held, which made the peak that of all chunks at once)
+    pool = pa.system_memory_pool()
+    raw = open(path, "rb")
+    stream = _Counting(raw, total, progress)
+    if gz:
+        stream = gzip.GzipFile(fileobj=stream, mode="rb")
+    try:
+        first = True
+        types, block, k_of, texts, m, rest = None, None, {}, {}, 0, b""
+        while True:
+            data = stream.read(_CHUNK)
+            data, eof = rest + data, not data
+            if eof and not data:
+                break
+            cut = len(data) if eof else data.rfind(b"\n") + 1
+            if cut == 0:
+                if len(data) > _BLOCK:
+                    raise ValueError(f"{path}: row {m + 2} is longer than {_BLOCK >> 20} MB; expected a table of "
+                                     "ordinary rows")
+                rest = data
+                continue
+            chunk, rest = data[:cut], data[cut:]
+            if b'"' in chunk:
+                return None
+            if first:
+                chunk = chunk[chunk.find(b"\n") + 1:]  # the header
+            opts = pacsv.ReadOptions(column_names=names, block_size=max(1 << 20, len(chunk) // 4 + 1))
+            conv = convert if types is None else pacsv.ConvertOptions(
+                null_values=convert.null_values, strings_can_be_null=True, quoted_strings_can_be_null=True,
+                decimal_point=convert.decimal_point, column_types=types)
+            try:
+                at = pacsv.read_csv(pa.py_buffer(chunk), read_options=opts, parse_options=parse, convert_options=conv,
+                                    memory_pool=pool)
+            except pa.ArrowInvalid:
+                return None
+            if types is None:
+                types = {n: (pa.float64() if _is_number_type(pa, t) else t) for n, t in zip(names, at.schema.types)}
+                if any(pa.types.is_null(t) for t in types.values()):
+                    return None  # a column empty in the first chunk: its type is unknown until later
+                numeric = [n for n in names if pa.types.is_float64(types[n])]
+                k_of = {n: k for k, n in enumerate(numeric)}
+                per_row = max(1.0, len(chunk) / max(1, at.num_rows))
+                size = _gzip_size(path, total) if gz else total
+                capacity = at.num_rows + 1024 if eof else int(size / per_row * 1.05) + 1024
+                block = np.empty((capacity, len(numeric)), dtype=np.float64, order="F")
+                texts = {n: [] for n in names if n not in k_of}
+            first = False
+            n = at.num_rows
+            if m + n > block.shape[0]:  # the estimate was short: grow (one copy each time)
+                bigger = np.empty((max(m + n, int(block.shape[0] * 2)), block.shape[1]), dtype=np.float64, order="F")
+                bigger[:m] = block[:m]
+                block = bigger
+            for name, col in zip(names, at.columns):
+                if name in k_of:
+                    if not pa.types.is_float64(col.type):
+                        col = pc.cast(col, pa.float64())
+                    block[m:m + n, k_of[name]] = col.to_numpy(zero_copy_only=False)
+                else:
+                    texts[name].extend(col.chunks)
+            m += n
+            del at
+            if eof:
+                break
+    except (OSError, EOFError, gzip.BadGzipFile):
+        return None
+    finally:
+        raw.close()
+    if block is None or m == 0:
+        return None
+    columns = {}
+    for name in names:
+        if name in k_of:
+            columns[name] = block[:m, k_of[name]]
+        else:
+            col = pa.chunked_array(texts[name], type=types[name])
+            if name in convert.column_types:  # read as text on request (a target): exact integers become int64
+                columns[name] = _text_or_exact_ints(col)
+            elif pa.types.is_boolean(col.type):
+                columns[name] = np.asarray(col.to_pylist(), dtype=object)
+            else:
+                columns[name] = col.to_numpy(zero_copy_only=False).astype(object, copy=False)
+    table = Table(columns, np.arange(2, 2 + m, dtype=np.int64), path, [])
+    _drop_index_column(table)
+    return table
+
+
+def _gzip_size(path, total) -> int:
+    """The uncompressed size a gzip file states in its last four bytes (ISIZE, modulo 4 GiB; the last
+    member's only), or four times the compressed size when that is implausible."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(-4, os.SEEK_END)
+            isize = int.from_bytes(f.read(4), "little")
+    except OSError:
+        return 4 * total
+    return isize if isize >= total else 4 * total
+
+
+def _is_number_type(pa, t) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
 
 
 def _check_header(path, header) -> None:
@@ -398,6 +519,22 @@ def _csv_problem(path, message, delimiter, ragged) -> str:
     return f"{path}: not readable as CSV ({message.splitlines()[0]})"
 
 
+def _text_or_exact_ints(col) -> np.ndarray:
+    """A column read as text: int64 when every cell is an integer written plainly (its text is then
+    ``str(value)`` exactly, so nothing is lost), else the cells' text (None where missing)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if col.null_count == 0 and len(col):
+        try:
+            ints = pc.cast(col, pa.int64())
+            if pc.all(pc.equal(pc.cast(ints, pa.string()), col)).as_py():
+                return ints.to_numpy()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    return col.to_numpy(zero_copy_only=False).astype(object, copy=False)
+
+
 def _from_arrow(at, path, *, first_row: int, text_columns=()) -> Table:
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -408,7 +545,8 @@ def _from_arrow(at, path, *, first_row: int, text_columns=()) -> Table:
     for name, col in zip(names, at.columns):
         t = col.type
         if name in text_columns:
-            col, t = pc.cast(col, pa.string()), pa.string()
+            columns[name] = _text_or_exact_ints(pc.cast(col, pa.string()))
+            continue
         if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
             columns[name] = pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)
         elif pa.types.is_boolean(t):
@@ -422,16 +560,24 @@ def _from_arrow(at, path, *, first_row: int, text_columns=()) -> Table:
         del col
     rows = np.arange(first_row, first_row + at.num_rows, dtype=np.int64)
     del at
+    table = Table(columns, rows, path, notes)
+    _drop_index_column(table)
+    return table
+
+
+def _drop_index_column(table: Table) -> None:
+    """A first column without a name (or pandas' ``Unnamed: 0``) that counts the rows from 0 or 1 is
+    the row index pandas and R write: left out, and said. Any other nameless first column is refused."""
+    names = list(table.columns)
     first = names[0] if names else None
     if first is not None and (first in ("", "column 1", "Unnamed: 0") or first.startswith("__index_level_")):
-        x = columns[first]
+        x = table.columns[first]
         if x.dtype.kind == "f" and len(x) and x[0] in (0, 1) and np.all(np.diff(x) == 1):
-            del columns[first]
-            notes.append(f"{path}: column 1 has no name and counts the rows ({x[0]:.0f}, {x[0] + 1:.0f}, ...): "
-                         "read as a row index (pandas writes one), not as a feature")
-    if first is not None and first in columns and first in ("", "column 1"):
-        raise ValueError(f"{path}: column 1 of the header has no name")
-    return Table(columns, rows, path, notes)
+            del table.columns[first]
+            table.notes.append(f"{table.source}: column 1 has no name and counts the rows ({x[0]:.0f}, {x[0] + 1:.0f}, "
+                               "...): read as a row index (pandas and R write one), not as a feature")
+    if first is not None and first in table.columns and first in ("", "column 1"):
+        raise ValueError(f"{table.source}: column 1 of the header has no name")
 
 
 def read_csv(path, target: str | None = None, *, drop_missing: bool = False, columns: list | None = None,
@@ -519,9 +665,14 @@ def dataset_from_table(table: Table, target: str | None, *, drop_missing: bool =
         if gaps.all():
             raise ValueError(f"{path}: every row has a missing value")
         table = table.take(~gaps)
-    X = np.empty((len(table), len(feat)), dtype=np.float64)
-    for j, c in enumerate(feat):
-        X[:, j] = _numbers(table, c)
+    X = _block_of(table, feat)
+    if X is None:
+        X = np.empty((len(table), len(feat)), dtype=np.float64)
+        for j, c in enumerate(feat):
+            X[:, j] = _numbers(table, c)
+    elif not np.isfinite(X).all():
+        for c in feat:
+            _numbers(table, c)  # names the first non-finite cell
     y = None if target is None else target_values(table, target, as_text=target_as_text)
     return Dataset(X, y, feat, target, path, rows=table.rows)
 
@@ -532,12 +683,30 @@ def target_values(table: Table, target: str, *, as_text: bool = False) -> np.nda
     Every cell must be present (drop or refuse rows with missing targets first).
     """
     cells = table.columns[target]
+    if cells.dtype.kind == "i":  # every cell an integer written plainly (see read_table)
+        return np.array([str(v) for v in cells.tolist()], dtype=object) if as_text else cells.astype(np.int64)
     if cells.dtype.kind == "f":  # a Parquet/Feather number column
         cells = [repr(float(v)) if not float(v).is_integer() else str(int(v)) for v in cells]
     cells = [str(v).strip() for v in cells]
     if as_text:
         return np.array(cells, dtype=object)
     return target_column(cells, where=lambda i: f"{table.source}: row {table.rows[i]}, column {target!r}")
+
+
+def _block_of(table: Table, feat: list) -> np.ndarray | None:
+    """The features as a view of the one column-major block a chunked read filled, when they are
+    its consecutive columns in order (no copy of the data); else None."""
+    cols = [table.columns[c] for c in feat]
+    base = cols[0].base if cols and cols[0].dtype == np.float64 else None
+    if base is None or base.ndim != 2 or not base.flags.f_contiguous or any(c.base is not base for c in cols):
+        return None
+    start = base.__array_interface__["data"][0]
+    ks = [(c.__array_interface__["data"][0] - start) // base.strides[1] for c in cols]
+    if any(c.__array_interface__["data"][0] - start != k * base.strides[1] for c, k in zip(cols, ks)):
+        return None
+    if ks != list(range(ks[0], ks[0] + len(ks))) or len(cols[0]) != len(table):
+        return None
+    return base[: len(table), ks[0]: ks[0] + len(ks)]
 
 
 def _numbers(table: Table, name: str) -> np.ndarray:

@@ -30,7 +30,8 @@ class History:
         Why the last call ended: ``"epochs"``, ``"early_stopping"``, ``"max_time"``,
         ``"callback"``, ``"interrupted"`` or ``"converged"`` (L-BFGS).
     best_epoch : int or None
-        With early stopping, the epoch whose parameters were restored.
+        With early stopping, the epoch whose parameters were restored (by the last call;
+        None when that call had early stopping off or was interrupted).
     """
 
     records: list = field(default_factory=list)
@@ -46,6 +47,25 @@ class History:
 
     def __len__(self) -> int:
         return len(self.records)
+
+    def final_record(self) -> dict | None:
+        """The record of the epoch whose parameters the run ended with.
+
+        Early stopping's best epoch when it restored one (its costs, not the last epoch's),
+        else the last epoch; None before any epoch.
+
+        Returns
+        -------
+        dict or None
+            One of :attr:`records`.
+        """
+        if not self.records:
+            return None
+        if self.best_epoch is not None:
+            for r in reversed(self.records):
+                if r["epoch"] == self.best_epoch:
+                    return r
+        return self.records[-1]
 
     def to_dict(self) -> dict:
         """JSON-able form (used in model files and checkpoints)."""
@@ -147,7 +167,14 @@ class Callback:
     - ``run.interrupt()``: pause after the current step, leaving the state exactly as it
       is, so that a later call (or a checkpoint of it) continues bit-identically. The
       history says ``stopped="interrupted"`` and no best parameters are restored.
+
+    A callback that overrides ``on_batch_end`` keeps plain SGD off its compiled whole-epoch kernel
+    (which has no steps to call back between), unless it sets ``needs_every_batch = False``: then
+    it is called after every step where the loop takes steps one by one, and not at all within a
+    compiled epoch (a progress bar, or a stop request that ``on_epoch_end`` also honours).
     """
+
+    needs_every_batch = True
 
     def on_train_begin(self, run: "Run") -> None: ...
 

@@ -20,10 +20,17 @@ from contextlib import contextmanager
 from typing import Callable
 
 import numpy as np
-from scipy.optimize import minimize
 from threadpoolctl import ThreadpoolController
 
 __all__ = ["LBFGS", "check_positive"]
+
+
+def minimize(*args, **kwargs):
+    """SciPy's ``scipy.optimize.minimize``, imported on first use (importing it costs about 0.2 s
+    of every command's start-up, most of which never run L-BFGS)."""
+    from scipy.optimize import minimize as scipy_minimize
+
+    return scipy_minimize(*args, **kwargs)
 
 
 def check_positive(value, name: str, *, allow_zero: bool = False) -> float:

@@ -272,6 +272,7 @@ def train(
         if history.stopped == "early_stopping":
             state.best.wait = 0  # a new call after an early stop gets a fresh patience
         history.stopped = None
+        history.best_epoch = None  # set again at the end if this call restores a best epoch
         m = objective.n_rows
         bs = m if batch_size is None else min(batch_size, m)
         if state.pending is not None and (state.pending.batch_size != bs or state.pending.m != m):
@@ -469,8 +470,10 @@ def _epochs(net, state: TrainingState, plan: Plan):
     batch_hooks = [c for c in plan.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
     fold = opt.folds_learning_rate  # plain SGD: the engine scales the gradient by eta with its 1/m
     # plain SGD with batch size 1 (AIMA's rule) or small minibatches of a small network: one compiled kernel per epoch
-    compiled_epoch = X is not None and compiled.eligible(net, plain_sgd=fold and opt.name == "sgd", batch_size=bs, weights=w,
-                                       batch_hooks=batch_hooks, max_time=plan.max_time)
+    compiled_epoch = X is not None and compiled.eligible(net, plain_sgd=fold and opt.name == "sgd", batch_size=bs,
+                                                         weights=w, batch_hooks=[c for c in batch_hooks
+                                                                                 if c.needs_every_batch],
+                                                         max_time=plan.max_time)
     t_start = time.perf_counter()
     for _ in range(plan.epochs):
         t0 = time.perf_counter()

@@ -19,6 +19,10 @@ else: the :class:`~deltaprop.Network` composes them. Every array is written into
 workspace, allocated once per batch size, so a training step allocates nothing in
 proportion to the network.
 
+The input X may also be a SciPy sparse CSR matrix (rows are samples): the first layer's
+products are then sparse times dense, z = X W^T and dW = delta^T X computed as (X^T delta)^T,
+so X is never densified. Every other array stays dense.
+
 The matrix products go to NumPy's BLAS. The elementwise work around them (bias and
 activation, delta and its scaling, the output's loss and delta) goes, where Numba is
 installed and the activation or cost carries a kernel code, to the fused kernels of
@@ -28,6 +32,7 @@ installed and the activation or cost carries a kernel code, to the fused kernels
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from . import compiled
 from .costs import Cost
@@ -68,17 +73,24 @@ class Workspace:
 
 
 def forward(layout: Layout, W: list, b: list, X: np.ndarray, ws: Workspace) -> tuple[list, list]:
-    """Net inputs z and activations a of every block, for a batch X of shape (m, n_inputs).
+    """Net inputs z and activations a of every block, for a batch X of shape (m, n_inputs)
+    (an ndarray, or a SciPy CSR matrix whose first-layer products stay sparse).
 
     Returns lists indexed by block: ``z[0]`` is None and ``a[0]`` is X.
     """
     a = ws.a
     a[0] = X
+    sparse = sp.issparse(X)
     fused = compiled.available()
     for j in range(1, len(layout.blocks)):
         zj = ws.z[j]
         for n, (e, k) in enumerate(layout.predecessors[j]):
-            if n == 0:
+            if k == 0 and sparse:  # sparse X times dense W^T: a new (m, units_j) array, X stays sparse
+                if n == 0:
+                    zj[...] = X @ W[e].T  # z_i = sum_p W_ip x_p over the stored x_p only
+                else:
+                    zj += X @ W[e].T
+            elif n == 0:
                 np.matmul(a[k], W[e].T, out=zj)  # z_i = sum_p W_ip a_p  (one incoming edge's share)
             else:
                 zj += np.matmul(a[k], W[e].T, out=ws.g[j])
@@ -172,7 +184,10 @@ def backward(layout: Layout, W: list, ws: Workspace, scale, dW: list, db: list) 
             np.multiply(delta[j], scale if scalar else scale[:, None], out=d)
             np.matmul(ws.ones, d, out=db[j - 1])  # sum over the examples
         for e, k in layout.predecessors[j]:
-            np.matmul(d.T, a[k], out=dW[e])
+            if k == 0 and sp.issparse(a[0]):
+                dW[e][...] = (a[0].T @ d).T  # dW = delta^T X as (X^T delta)^T: sparse times dense
+            else:
+                np.matmul(d.T, a[k], out=dW[e])
             mask = layout.edges[e].mask
             if mask is not None:
                 dW[e] *= mask  # absent edges: gradient exactly zero

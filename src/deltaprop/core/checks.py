@@ -10,9 +10,10 @@ import numbers
 import os
 
 import numpy as np
+import scipy.sparse as sp
 
 __all__ = ["as_matrix", "as_targets", "as_sample_weight", "as_dtype", "as_rng", "check_nonneg_float",
-           "available_memory", "check_memory"]
+           "available_memory", "check_memory", "is_sparse"]
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -44,9 +45,17 @@ def check_nonneg_float(value, name: str) -> float:
     return float(value)
 
 
+def is_sparse(values) -> bool:
+    """True for a SciPy sparse matrix or sparse array (any format)."""
+    return sp.issparse(values)
+
+
 def _numeric_array(values, name: str) -> np.ndarray:
     if values is None:
         raise ValueError(f"{name} is None; expected an array of numbers")
+    if sp.issparse(values):
+        raise ValueError(f"{name} is a sparse {values.format.upper()} matrix; a dense array is expected here "
+                         f"(convert it with {name}.toarray())")
     try:
         arr = np.asarray(values)
     except (ValueError, TypeError) as exc:  # ragged nested lists
@@ -89,11 +98,19 @@ def _check_finite(arr: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} contains {float(arr[tuple(bad)])} at [{where}]; expected finite numbers")
 
 
-def as_matrix(values, *, name: str, n_cols: int | None, dtype, what: str = "features") -> np.ndarray:
+def as_matrix(values, *, name: str, n_cols: int | None, dtype, what: str = "features",
+              sparse: bool = False) -> np.ndarray | sp.csr_matrix | sp.csr_array:
     """A 2-D, finite, C-contiguous array of ``dtype`` with ``n_cols`` columns.
+
+    With ``sparse=True`` a SciPy sparse matrix or array (any format) is also taken and
+    returned as CSR of ``dtype`` (rows are samples: CSR slices and gathers rows cheaply),
+    never densified; only its stored values are checked. Without it, sparse input is
+    refused in words.
 
     Raises ValueError naming ``name`` with what was expected and what came.
     """
+    if sparse and sp.issparse(values):
+        return _as_sparse_rows(values, name=name, n_cols=n_cols, dtype=dtype, what=what)
     arr = _numeric_array(values, name)
     if arr.ndim != 2:
         hint = ""
@@ -112,6 +129,30 @@ def as_matrix(values, *, name: str, n_cols: int | None, dtype, what: str = "feat
     if out.dtype.itemsize < arr.dtype.itemsize and not _all_finite(out):  # e.g. 1e300 overflows float32
         raise ValueError(f"{name} has values too large for {np.dtype(dtype).name}")
     return out
+
+
+def _as_sparse_rows(values, *, name: str, n_cols: int | None, dtype, what: str):
+    """``as_matrix`` for SciPy sparse input: CSR of ``dtype``, checked on its stored values only."""
+    if values.ndim != 2:
+        raise ValueError(f"{name} must be 2-D of shape (n_samples, n_{what}), got a {values.ndim}-D sparse array "
+                         f"of shape {values.shape}")
+    if values.dtype.kind not in "biuf":
+        raise ValueError(f"{name} is a sparse matrix of dtype {values.dtype}; expected real numbers")
+    if values.shape[0] == 0:
+        raise ValueError(f"{name} has 0 samples; expected at least one row")
+    if n_cols is not None and values.shape[1] != n_cols:
+        raise ValueError(f"{name} has {values.shape[1]} {what}, but the network was built for {n_cols}")
+    X = values.tocsr()  # no copy when it is CSR already; CSC, COO, ... are converted in O(nnz)
+    if not _all_finite(X.data):
+        i = int(np.flatnonzero(~np.isfinite(X.data))[0])
+        row = int(np.searchsorted(X.indptr, i, side="right")) - 1
+        raise ValueError(f"{name} contains {float(X.data[i])} at [{row}, {int(X.indices[i])}]; expected finite numbers")
+    if X.dtype != dtype:
+        with np.errstate(over="ignore"):  # reported just below, in words
+            X = X.astype(dtype)
+        if X.dtype.itemsize < values.dtype.itemsize and not _all_finite(X.data):
+            raise ValueError(f"{name} has values too large for {np.dtype(dtype).name}")
+    return X
 
 
 def as_targets(values, *, name: str, n_rows: int, n_cols: int, dtype) -> np.ndarray:

@@ -9,8 +9,8 @@ examples, then does the forward pass, the output delta, the backward pass and th
 unit in loops. Batch size 1 is AIMA's rule w_ik := w_ik + eta a_i Delta_k; any other batch
 size is UFLDL's W := W - alpha ((1/m) sum delta a^T + lambda W) on each minibatch.
 
-It is used only where it computes exactly what the NumPy loop computes (plain SGD, a layered
-chain without masks, activations and a cost that carry a kernel code, no sample weights, no
+It is used only where it computes exactly what the NumPy loop computes (plain SGD, dense X, a
+layered chain without masks, activations and a cost that carry a kernel code, no sample weights, no
 per-step callbacks or time limit), and, for batches of more than one example, only where a
 step is small enough (:data:`MAX_STEP_FLOPS`) that NumPy's call overhead, not BLAS, would set
 its pace; larger networks take the NumPy path and its matrix products. Tested equal to the
@@ -75,13 +75,15 @@ def step_flops(layout, batch_size: int) -> int:
     return batch_size * (2 * forward + propagate)
 
 
-def eligible(net, *, plain_sgd: bool, batch_size, weights, batch_hooks, max_time) -> bool:
+def eligible(net, *, plain_sgd: bool, batch_size, weights, batch_hooks, max_time, sparse: bool = False) -> bool:
     """Whether the compiled epoch computes exactly what the NumPy loop would, is the faster of
     the two (batch size 1, or a step of at most MAX_STEP_FLOPS), and can run.
 
+    Sparse X (``sparse=True``) is never eligible: the kernel reads dense rows, and the NumPy
+    path's sparse products are the right tool; that is no loss to warn about.
     Where it would but Numba is missing, warns once (a :class:`PerformanceWarning`) and returns False.
     """
-    if not plain_sgd or weights is not None or batch_hooks:
+    if sparse or not plain_sgd or weights is not None or batch_hooks:
         return False
     if batch_size != 1 and step_flops(net.layout, batch_size) > MAX_STEP_FLOPS:
         return False

@@ -362,16 +362,19 @@ class Network:
 
     # --- the public computations ---------------------------------------------------------
 
-    def check_data(self, X, Y, sample_weight=None) -> tuple:
+    def check_data(self, X, Y, sample_weight=None, *, sparse: bool = True) -> tuple:
         """``(X, Y, sample_weight)`` checked and converted for this network: C-contiguous
         arrays of its dtype, of shapes (m, n_inputs), (m, n_outputs) and (m,) or None.
+
+        A SciPy sparse X (any format) comes back as a CSR matrix of the network's dtype,
+        never densified, unless ``sparse=False``; Y and the weights must be dense.
 
         Raises
         ------
         ValueError
             Naming the argument, with what was expected and what came.
         """
-        X = as_matrix(X, name="X", n_cols=self.n_inputs, dtype=self.dtype)
+        X = as_matrix(X, name="X", n_cols=self.n_inputs, dtype=self.dtype, sparse=sparse)
         Y = as_targets(Y, name="Y", n_rows=X.shape[0], n_cols=self.n_outputs, dtype=self.dtype)
         for j, cols in self.layout.outputs:
             self.cost.check_targets(Y[:, cols], self.layout.activations[j])
@@ -425,7 +428,8 @@ class Network:
 
         Parameters
         ----------
-        X : ndarray of shape (m, n_inputs)
+        X : ndarray or SciPy CSR matrix of shape (m, n_inputs)
+            A sparse X is multiplied as it is (rows are taken in chunks, never densified).
         Y : ndarray of shape (m, n_outputs)
         sample_weight : ndarray of shape (m,), optional
             Non-negative weights; J becomes their weighted mean of the losses.
@@ -485,13 +489,14 @@ class Network:
 
         Parameters
         ----------
-        X : array-like of shape (m, n_inputs)
+        X : array-like or SciPy sparse matrix of shape (m, n_inputs)
+            Sparse input is multiplied as it is, never densified.
 
         Returns
         -------
         ndarray of shape (m, n_outputs)
         """
-        X = as_matrix(X, name="X", n_cols=self.n_inputs, dtype=self.dtype)
+        X = as_matrix(X, name="X", n_cols=self.n_inputs, dtype=self.dtype, sparse=True)
         m = X.shape[0]
         rows = self._rows
         out = np.empty((m, self.n_outputs), dtype=self.dtype)
@@ -520,7 +525,7 @@ class Network:
 
         Parameters
         ----------
-        X : array-like of shape (m, n_inputs)
+        X : array-like or SciPy sparse matrix of shape (m, n_inputs)
         Y : array-like of shape (m, n_outputs)
             A 1-D vector is accepted for a single output.
         sample_weight : array-like of shape (m,), optional
@@ -542,6 +547,7 @@ class Network:
         Parameters
         ----------
         X : array-like of shape (m, n_inputs)
+            Dense: the trace keeps ``a[0] = X`` for inspection unit by unit.
         Y : array-like of shape (m, n_outputs)
         sample_weight : array-like of shape (m,), optional
 
@@ -558,7 +564,7 @@ class Network:
         >>> tr.delta[2].shape, tr.dW[0].shape
         ((1, 1), (2, 2))
         """
-        X, Y, w = self.check_data(X, Y, sample_weight)
+        X, Y, w = self.check_data(X, Y, sample_weight, sparse=False)
         layout = self.layout
         grad = np.empty(self.n_params, dtype=self.dtype)
         ws = bp.Workspace(layout, X.shape[0], self.dtype)  # a fresh one: the trace keeps these arrays

@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..core import Network, compiled
-from ..core.checks import as_rng, check_memory
+from ..core.checks import as_rng, check_memory, is_sparse
 from . import metrics
 from .callbacks import Callback, History, Run
 from .lbfgs import LBFGS
@@ -144,7 +144,10 @@ def train(
     Parameters
     ----------
     net : Network
-    X : array-like of shape (m, n_inputs), or a dask array or DataFrame
+    X : array-like or SciPy sparse matrix of shape (m, n_inputs), or a dask array or DataFrame
+        Sparse X (CSR, CSC or any other SciPy format, matrix or array) is trained on as it
+        is, never densified: the first layer's products are sparse times dense, each
+        minibatch gathers its rows, and the compiled SGD kernel is not used.
         Data on a Dask cluster (``pip install "deltaprop[distributed]"``) is trained full batch
         through :class:`deltaprop.distributed.DaskObjective`: J and its gradient are summed per
         partition on the workers, equal to one process's up to rounding. ``validation`` then
@@ -463,8 +466,9 @@ def _epochs(net, state: TrainingState, plan: Plan):
     snapshot = np.empty_like(params)
     full = bs >= m  # the whole batch each step: the objective's question
     gather = plan.shuffle and not full
+    sparse = is_sparse(X)  # a CSR X: each step gathers its rows into a new small CSR matrix
     if gather:  # preallocated minibatch buffers: no allocation per step
-        Xb_buf = np.empty((bs, X.shape[1]), dtype=net.dtype)
+        Xb_buf = None if sparse else np.empty((bs, X.shape[1]), dtype=net.dtype)
         Yb_buf = np.empty((bs, Y.shape[1]), dtype=net.dtype)
         wb_buf = np.empty(bs, dtype=net.dtype) if w is not None else None
     batch_hooks = [c for c in plan.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
@@ -473,7 +477,7 @@ def _epochs(net, state: TrainingState, plan: Plan):
     compiled_epoch = X is not None and compiled.eligible(net, plain_sgd=fold and opt.name == "sgd", batch_size=bs,
                                                          weights=w, batch_hooks=[c for c in batch_hooks
                                                                                  if c.needs_every_batch],
-                                                         max_time=plan.max_time)
+                                                         max_time=plan.max_time, sparse=sparse)
     t_start = time.perf_counter()
     for _ in range(plan.epochs):
         t0 = time.perf_counter()
@@ -510,7 +514,7 @@ def _epochs(net, state: TrainingState, plan: Plan):
                     k = end - start
                     # mode="clip": the indices are a permutation, always in range; the default mode
                     # ("raise") copies through a temporary buffer, a third more time per gather
-                    Xb = np.take(X, idx, axis=0, out=Xb_buf[:k], mode="clip")
+                    Xb = X[idx] if sparse else np.take(X, idx, axis=0, out=Xb_buf[:k], mode="clip")
                     Yb = np.take(Y, idx, axis=0, out=Yb_buf[:k], mode="clip")
                     wb = None if w is None else np.take(w, idx, out=wb_buf[:k], mode="clip")
                 else:

@@ -5,7 +5,7 @@ skip connections from the input, sample weights, regularization, float32); train
 from the dense run (minibatch gathers, AIMA's online rule, full batch, L-BFGS, validation and early
 stopping); a path that densifies (peak memory on a matrix whose dense form is 75 GiB); the compiled
 kernel taken, or warned about, for sparse input; bad sparse input that gets through or is
-reported deep inside SciPy.
+reported deep inside SciPy; and the scikit-learn estimators on all of it.
 """
 
 from __future__ import annotations
@@ -182,3 +182,80 @@ def test_bad_sparse_input_is_reported_in_words():
     for call, match in cases:
         with pytest.raises(ValueError, match=match):
             call()
+
+
+# --- the scikit-learn estimators -------------------------------------------------------------------------
+
+
+sklearn = pytest.importorskip("sklearn")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("fmt", [sp.csr_matrix, sp.csc_array, sp.coo_matrix], ids=lambda f: f.__name__)
+def test_estimators_on_sparse_x_match_dense(fmt):
+    from deltaprop.sklearn import DeltaClassifier, DeltaRegressor
+
+    Xs, Y = _data(m=200)
+    y = np.array(["a", "b", "c"])[Y.argmax(axis=1)]
+    kw = dict(hidden=(8,), epochs=5, batch_size=32, early_stopping=3, random_state=0)
+    dense = DeltaClassifier(**kw).fit(Xs.toarray(), y)
+    sparse = DeltaClassifier(**kw).fit(fmt(Xs), y)
+    np.testing.assert_allclose(sparse.network_.params, dense.network_.params, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(sparse.predict_proba(fmt(Xs)), dense.predict_proba(Xs.toarray()), rtol=0, atol=1e-12)
+    assert sparse.score(fmt(Xs), y) == dense.score(Xs.toarray(), y)
+    sparse.partial_fit(fmt(Xs), y)
+    dense.partial_fit(Xs.toarray(), y)
+    np.testing.assert_allclose(sparse.network_.params, dense.network_.params, rtol=0, atol=1e-12)
+    target = Xs @ np.arange(30.0)
+    reg_d = DeltaRegressor(**kw).fit(Xs.toarray(), target)
+    reg_s = DeltaRegressor(**kw).fit(fmt(Xs), target)
+    np.testing.assert_allclose(reg_s.predict(fmt(Xs)), reg_d.predict(Xs.toarray()), rtol=0, atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_one_hot_encoded_table_trains_as_mlpclassifier_does():
+    """A default OneHotEncoder in a ColumnTransformer hands the estimator a CSR matrix."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from deltaprop.sklearn import DeltaClassifier
+
+    rng = np.random.default_rng(0)
+    table = rng.integers(0, 20, size=(1500, 6))
+    effect = rng.normal(size=(6, 20))
+    y = (effect[np.arange(6), table].sum(axis=1) > 0).astype(int)  # additive in the one-hot columns
+    encode = make_column_transformer((OneHotEncoder(handle_unknown="ignore"), [0, 1, 2, 3, 4, 5]))
+    assert sp.issparse(encode.fit_transform(table))
+    ours = make_pipeline(encode, DeltaClassifier(hidden=(32,), random_state=0)).fit(table[:1000], y[:1000])
+    theirs = make_pipeline(encode, MLPClassifier(hidden_layer_sizes=(32,), random_state=0)).fit(table[:1000], y[:1000])
+    assert ours.score(table[1000:], y[1000:]) >= theirs.score(table[1000:], y[1000:]) - 0.02 > 0.85
+
+
+def test_estimators_refuse_sparse_targets():
+    from deltaprop.sklearn import DeltaClassifier, DeltaRegressor
+
+    Xs, Y = _data()
+    for est in (DeltaClassifier(), DeltaRegressor()):
+        with pytest.raises(ValueError, match=f"y is a sparse CSR matrix; {type(est).__name__} needs dense targets"):
+            est.fit(Xs, sp.csr_matrix(Y))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_the_estimator_on_a_huge_sparse_matrix_stays_small():
+    from deltaprop.sklearn import DeltaClassifier
+
+    rng = np.random.default_rng(1)
+    m, n, per_row = 200_000, 50_000, 5
+    X = sp.csr_matrix((np.ones(m * per_row), rng.integers(0, n, m * per_row).astype(np.int32),
+                       np.arange(0, m * per_row + 1, per_row)), shape=(m, n))
+    y = X @ rng.normal(size=n) > 0
+    tracemalloc.start()
+    try:
+        clf = DeltaClassifier(hidden=(4,), epochs=1, batch_size=2000, random_state=0).fit(X, y)
+        proba = clf.predict_proba(X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert proba.shape == (m, 2) and peak < 256 * 2**20, f"peak {peak / 2**20:.0f} MiB"

@@ -5,7 +5,8 @@ Thin shells: they validate with scikit-learn's own helpers, build a
 MLP: an activation per hidden layer (or a registered custom one), early stopping on
 the validation *cost*, ``partial_fit`` and ``warm_start`` that keep the optimizer's
 state, every optimizer of deltaprop (L-BFGS, Rprop, AdamW, ...), and safe model files
-(``dp.save``/``dp.load``; pickling also works, as scikit-learn requires).
+(``dp.save``/``dp.load``; pickling also works, as scikit-learn requires). What they take
+from it: sparse X (CSR/CSC, never densified).
 
 Needs scikit-learn (``pip install 'deltaprop[datasets]'``).
 """
@@ -16,6 +17,7 @@ import copy
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -160,8 +162,11 @@ class _DeltaEstimator(BaseEstimator):
         return self
 
     def _prepare(self, X, y, reset):
+        if sp.issparse(y):
+            raise ValueError(f"y is a sparse {y.format.upper()} matrix; {type(self).__name__} needs dense targets "
+                             "(convert them with y.toarray())")
         X, y = validate_data(self, X, y, reset=reset, multi_output=True, dtype=[np.float64, np.float32],
-                             y_numeric=isinstance(self, RegressorMixin))
+                             accept_sparse=["csr", "csc"], y_numeric=isinstance(self, RegressorMixin))
         return X, y
 
     def _sample_weight(self, sample_weight, n):
@@ -183,12 +188,13 @@ class _DeltaEstimator(BaseEstimator):
 
     def _forward(self, X):
         check_is_fitted(self, "network_")
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse=["csr", "csc"])
         return self.network_.predict(X.astype(self.network_.dtype, copy=False)).astype(np.float64)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.input_tags.sparse = True
         tags.non_deterministic = False
         return tags
 
@@ -220,6 +226,14 @@ class DeltaClassifier(ClassifierMixin, _DeltaEstimator):
 
     Multi-class targets get softmax outputs, binary targets one sigmoid output, and
     multilabel indicator targets one sigmoid per label, all with cross-entropy.
+
+    X may be dense or a SciPy sparse matrix or array (CSR or CSC; other formats are
+    converted to CSR), in ``fit``, ``partial_fit``, ``predict``, ``predict_proba`` and
+    ``score``, as scikit-learn's ``MLPClassifier`` takes it (a ``OneHotEncoder`` in a
+    ``ColumnTransformer`` makes one). It is never densified: the first layer computes
+    z(2) = X W(1)^T + b and dW(1) = delta(2)^T X as sparse-times-dense products, each
+    minibatch gathers its rows, and the result equals the dense computation to rounding
+    (1e-12 in float64). Integer X is converted to float64; y must be dense.
 
     Parameters
     ----------
@@ -304,7 +318,7 @@ class DeltaClassifier(ClassifierMixin, _DeltaEstimator):
         return self._label_binarizer.transform(y).astype(np.float64)
 
     def fit(self, X, y, sample_weight=None):
-        """Train on X of shape (n_samples, n_features) and labels y; returns self."""
+        """Train on X of shape (n_samples, n_features), dense or sparse, and labels y; returns self."""
         return self._fit(X, y, sample_weight, partial=False)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -317,14 +331,15 @@ class DeltaClassifier(ClassifierMixin, _DeltaEstimator):
         return self._fit(X, y, sample_weight, partial=True, classes=classes)
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes) (multilabel: one column per label)."""
+        """Class probabilities, shape (n_samples, n_classes) (multilabel: one column per label);
+        X dense or sparse, of shape (n_samples, n_features)."""
         h = self._forward(X)
         if self.output_kind_ == "binary":
             return np.hstack([1 - h, h])
         return h
 
     def predict(self, X):
-        """Labels, shape (n_samples,) (multilabel: an indicator matrix)."""
+        """Labels, shape (n_samples,) (multilabel: an indicator matrix); X dense or sparse."""
         h = self._forward(X)
         if self.output_kind_ == "multilabel":
             return (h > 0.5).astype(int)
@@ -367,8 +382,9 @@ class DeltaClassifier(ClassifierMixin, _DeltaEstimator):
 class DeltaRegressor(RegressorMixin, _DeltaEstimator):
     """A feed-forward regressor trained by deltaprop's backpropagation: identity outputs, squared cost.
 
-    Parameters are those of :class:`DeltaClassifier` (``cost`` must be None or "squared").
-    Multi-output targets (y of shape (n_samples, n_outputs)) get one output unit each.
+    Parameters are those of :class:`DeltaClassifier` (``cost`` must be None or "squared");
+    X may be sparse (CSR or CSC) as there. Multi-output targets (y of shape (n_samples,
+    n_outputs)) get one output unit each.
     Besides the classifier's attributes it has ``target_1d_`` (whether y was 1-D) and
     ``output_kind_ = "regression"``.
 
@@ -395,7 +411,8 @@ class DeltaRegressor(RegressorMixin, _DeltaEstimator):
         return y.reshape(-1, 1) if y.ndim == 1 else y
 
     def fit(self, X, y, sample_weight=None):
-        """Train on X of shape (n_samples, n_features) and y of shape (n_samples,) or (n_samples, n_outputs)."""
+        """Train on X of shape (n_samples, n_features), dense or sparse, and y of shape (n_samples,) or
+        (n_samples, n_outputs); returns self."""
         return self._fit(X, y, sample_weight, partial=False)
 
     def partial_fit(self, X, y, sample_weight=None):
@@ -403,7 +420,7 @@ class DeltaRegressor(RegressorMixin, _DeltaEstimator):
         return self._fit(X, y, sample_weight, partial=True)
 
     def predict(self, X):
-        """Predictions, shape (n_samples,) or (n_samples, n_outputs)."""
+        """Predictions, shape (n_samples,) or (n_samples, n_outputs); X dense or sparse."""
         h = self._forward(X)
         return h[:, 0] if self.target_1d_ else h
 

@@ -18,6 +18,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 import deltaprop as dp  # noqa: E402
 from deltaprop.sklearn import DeltaClassifier, DeltaRegressor  # noqa: E402
 
+# Short fits that reach `epochs` warn as scikit-learn's MLP does; the tests of that warning catch it themselves.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 
 @parametrize_with_checks([DeltaClassifier(), DeltaRegressor()], legacy=True)
 def test_sklearn_estimator_checks(estimator, check):
@@ -146,3 +149,106 @@ def test_cross_validated_accuracy_matches_sklearn_mlp(name, loader):
     ours = cross_val_score(make_pipeline(StandardScaler(), DeltaClassifier(weight_decay=5e-7, random_state=0)), X, y,
                            cv=cv).mean()
     assert ours >= theirs - 0.01, (ours, theirs)
+
+
+# --- scikit-learn's stopping rule: tol and n_iter_no_change ---------------------------------------------
+
+
+def _replay_sklearn_rule(values, tol, n_iter_no_change):
+    """The epoch (1-based) at which scikit-learn's MLP stops on this curve, or None: its
+    ``_update_no_improvement_count`` and ``if count > n_iter_no_change: break``, transcribed."""
+    best, count = np.inf, 0
+    for epoch, value in enumerate(values, start=1):
+        count = count + 1 if value > best - tol else 0
+        best = min(best, value)
+        if count > n_iter_no_change:
+            return epoch
+    return None
+
+
+def test_fit_stops_when_the_training_cost_stops_improving_by_tol():
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # a converged fit does not warn
+        clf = DeltaClassifier(hidden=(16,), learning_rate=0.01, epochs=2000, tol=1e-3, n_iter_no_change=5,
+                              random_state=0).fit(X, y)
+    assert clf.n_iter_ < 2000 and clf.history_.stopped == "converged" and clf.score(X, y) > 0.95
+    assert _replay_sklearn_rule(clf.loss_curve_, 1e-3, 5) == clf.n_iter_ == len(clf.loss_curve_)
+    # the default tol stops too, later
+    clf2 = DeltaClassifier(hidden=(16,), learning_rate=0.01, epochs=2000, random_state=0).fit(X, y)
+    assert clf.n_iter_ < clf2.n_iter_ < 2000 and _replay_sklearn_rule(clf2.loss_curve_, 1e-4, 10) == clf2.n_iter_
+
+
+def test_no_tolerance_runs_every_epoch_and_warns_as_sklearn_does():
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    for params in ({"tol": 0.0, "n_iter_no_change": 60}, {"n_iter_no_change": np.inf}):
+        with pytest.warns(ConvergenceWarning, match=r"maximum iterations \(epochs=60\) reached"):
+            clf = DeltaClassifier(hidden=(16,), learning_rate=0.01, epochs=60, random_state=0, **params).fit(X, y)
+        assert clf.n_iter_ == 60 and clf.history_.stopped == "epochs"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        for _ in range(3):  # one epoch each: no stopping rule, no warning
+            clf.partial_fit(X, y)
+    assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 63
+
+
+def test_tol_applies_to_lbfgs_iterations_and_to_the_regressor():
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    clf = DeltaClassifier(hidden=(8,), optimizer="lbfgs", epochs=500, tol=1e-2, n_iter_no_change=3,
+                          random_state=0).fit(X, y)
+    assert clf.history_.stopped == "converged" and _replay_sklearn_rule(clf.loss_curve_, 1e-2, 3) == clf.n_iter_ < 500
+    reg = DeltaRegressor(hidden=(8,), learning_rate=0.01, epochs=1000, tol=1e-3, n_iter_no_change=4,
+                         random_state=0).fit(X[:, :3], X[:, 3])
+    assert reg.history_.stopped == "converged" and _replay_sklearn_rule(reg.loss_curve_, 1e-3, 4) == reg.n_iter_ < 1000
+
+
+def test_early_stopping_true_watches_the_validation_cost_with_tol_and_n_iter_no_change():
+    X, y = load_digits(return_X_y=True)
+    clf = DeltaClassifier(hidden=(64,), epochs=300, early_stopping=True, tol=1e-3, n_iter_no_change=4,
+                          random_state=0).fit(X / 16, y)
+    val = clf.history_["val_cost"]
+    assert clf.history_.stopped == "early_stopping" and _replay_sklearn_rule(val, 1e-3, 4) == clf.n_iter_ < 300
+    assert clf.history_.best_epoch == int(np.argmin(val)) + 1  # the best epoch's parameters are back
+    patient = DeltaClassifier(hidden=(64,), epochs=300, early_stopping=8, tol=1e-3, n_iter_no_change=4,
+                              random_state=0).fit(X / 16, y)
+    assert _replay_sklearn_rule(patient.history_["val_cost"], 1e-3, 8) == patient.n_iter_ > clf.n_iter_
+
+
+def test_n_iter_counts_the_epochs_of_the_last_call():
+    X, y = load_iris(return_X_y=True)
+    est = DeltaClassifier(hidden=(8,), epochs=7, tol=0.0, n_iter_no_change=50, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y).fit(X, y)
+    assert est.n_iter_ == 7 and len(est.loss_curve_) == 14
+
+
+def test_verbose_says_why_it_stopped(capsys):
+    X, y = load_iris(return_X_y=True)
+    DeltaClassifier(hidden=(8,), learning_rate=0.01, epochs=3000, tol=1e-2, n_iter_no_change=2, verbose=1,
+                    random_state=0).fit(StandardScaler().fit_transform(X), y)
+    assert "Training loss did not improve more than tol=0.010000 for 2 consecutive epochs. Stopping." in \
+        capsys.readouterr().out
+
+
+def test_bad_stopping_parameters_are_reported_at_fit(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    for params, match in [({"tol": -1e-3}, "tol must be a number >= 0"), ({"tol": "small"}, "tol must be"),
+                          ({"n_iter_no_change": 0}, "n_iter_no_change must be an int >= 1 or numpy.inf"),
+                          ({"n_iter_no_change": 2.5}, "n_iter_no_change must be"),
+                          ({"early_stopping": "yes"}, "early_stopping must be None/False, True")]:
+        with pytest.raises(ValueError, match=match):
+            DeltaClassifier(**params).fit(X, y)
+    est = DeltaClassifier(hidden=(4,), epochs=2, n_iter_no_change=np.inf, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    dp.save(est, tmp_path / "inf.safetensors")  # JSON has no infinity: stored as "inf" and read back
+    assert dp.load(tmp_path / "inf.safetensors").get_params()["n_iter_no_change"] == np.inf

@@ -6,7 +6,8 @@ MLP: an activation per hidden layer (or a registered custom one), early stopping
 the validation *cost*, ``partial_fit`` and ``warm_start`` that keep the optimizer's
 state, every optimizer of deltaprop (L-BFGS, Rprop, AdamW, ...), and safe model files
 (``dp.save``/``dp.load``; pickling also works, as scikit-learn requires). What they take
-from it: sparse X (CSR/CSC, never densified).
+from it: sparse X (CSR/CSC, never densified), the ``tol``/``n_iter_no_change`` stopping
+rule with its ``ConvergenceWarning``.
 
 Needs scikit-learn (``pip install 'deltaprop[datasets]'``).
 """
@@ -14,13 +15,17 @@ Needs scikit-learn (``pip install 'deltaprop[datasets]'``).
 from __future__ import annotations
 
 import copy
+import math
 import numbers
+import sys
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.preprocessing import LabelBinarizer
     from sklearn.utils import check_random_state
     from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -48,6 +53,36 @@ class _Verbose(Callback):
         print(f"Epoch {epoch}, cost = {record['cost']:.8f}{extra}")
 
 
+class _NoImprovement(Callback):
+    """scikit-learn's MLP stopping rule (its ``_update_no_improvement_count``), after every epoch.
+
+    An epoch improves when the watched cost (``"cost"``, the training cost, or ``"val_cost"``)
+    is lower than the best so far by more than ``tol``; after more than ``n_iter_no_change``
+    epochs in a row without improvement, training stops. The count starts afresh with each call.
+    """
+
+    def __init__(self, watch: str, tol: float, n_iter_no_change: float, verbose: bool):
+        self.watch, self.tol, self.n_iter_no_change, self.verbose = watch, tol, n_iter_no_change, verbose
+        self.best = math.inf
+        self.count = 0
+        self.fired = False
+
+    def on_epoch_end(self, run, epoch, record):
+        value = record[self.watch]
+        if value > self.best - self.tol:  # not better by at least tol (scikit-learn's test, verbatim)
+            self.count += 1
+        else:
+            self.count = 0
+        self.best = min(self.best, value)
+        if self.count > self.n_iter_no_change:
+            self.fired = True
+            run.stop_training = True
+            if self.verbose:  # the estimator, not the library, prints (scikit-learn's verbose)
+                what = "Validation cost" if self.watch == "val_cost" else "Training loss"
+                print(f"{what} did not improve more than tol={self.tol:f} for {self.n_iter_no_change} consecutive "
+                      "epochs. Stopping.")
+
+
 class _DeltaEstimator(BaseEstimator):
     """Shared parameters, validation and training of the two estimators."""
 
@@ -61,6 +96,8 @@ class _DeltaEstimator(BaseEstimator):
         learning_rate=None,
         batch_size="auto",
         epochs=200,
+        tol=1e-4,
+        n_iter_no_change=10,
         weight_decay=1e-4,
         early_stopping=None,
         validation_fraction=0.1,
@@ -76,6 +113,8 @@ class _DeltaEstimator(BaseEstimator):
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.epochs = epochs
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
         self.weight_decay = weight_decay
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -111,11 +150,16 @@ class _DeltaEstimator(BaseEstimator):
              "batch_size must be 'auto', None (full batch) or an int >= 1"),
             (isinstance(self.epochs, numbers.Integral) and not isinstance(self.epochs, bool) and self.epochs >= 1,
              "epochs must be an int >= 1"),
+            (isinstance(self.tol, numbers.Real) and not isinstance(self.tol, bool) and self.tol >= 0,
+             "tol must be a number >= 0"),
+            ((isinstance(self.n_iter_no_change, numbers.Integral) and not isinstance(self.n_iter_no_change, bool)
+              and self.n_iter_no_change >= 1) or self.n_iter_no_change == np.inf,
+             "n_iter_no_change must be an int >= 1 or numpy.inf"),
             (isinstance(self.weight_decay, numbers.Real) and 0 <= self.weight_decay < np.inf,
              "weight_decay must be a finite number >= 0"),
-            (self.early_stopping is None or self.early_stopping is False
+            (self.early_stopping is None or isinstance(self.early_stopping, (bool, np.bool_))
              or (isinstance(self.early_stopping, numbers.Integral) and self.early_stopping >= 1),
-             "early_stopping must be None/False or a patience (an int >= 1)"),
+             "early_stopping must be None/False, True (patience n_iter_no_change) or a patience (an int >= 1)"),
             (isinstance(self.validation_fraction, numbers.Real) and 0 < self.validation_fraction < 1,
              "validation_fraction must be in (0, 1)"),
             (self.dtype in ("float32", "float64", np.float32, np.float64), "dtype must be 'float32' or 'float64'"),
@@ -139,7 +183,14 @@ class _DeltaEstimator(BaseEstimator):
         return Network.layered([n_features, *hidden, n_outputs], hidden=acts, output=output, cost=cost,
                                weight_decay=float(self.weight_decay), dtype=np.dtype(self.dtype).name, seed=self._seed)
 
-    def _train(self, X, Y, sample_weight, epochs, first_call):
+    def _patience(self, n):
+        """Epochs without improvement that early stopping tolerates, or None when it is off."""
+        es = self.early_stopping
+        if es is None or es is False or n < 10:  # too few examples to hold any out
+            return None
+        return self.n_iter_no_change if es is True else int(es)
+
+    def _train(self, X, Y, sample_weight, epochs, first_call, partial):
         net = self.network_
         n = X.shape[0]
         batch = self.batch_size
@@ -147,18 +198,34 @@ class _DeltaEstimator(BaseEstimator):
             batch = None
         elif batch == "auto":
             batch = min(200, n)
-        patience = self.early_stopping if self.early_stopping not in (None, False) else None
-        if patience is not None and n < 10:
-            patience = None  # too few examples to hold any out
+        patience = self._patience(n)
+        callbacks = [_Verbose()] if self.verbose else []
+        stopper = None
+        if not partial:  # partial_fit is one epoch, as scikit-learn's: no stopping rule
+            # scikit-learn's rule decides when to stop. With early stopping, deltaprop's own (a strict
+            # decrease within patience + 1 epochs, which with tol > 0 never fires before this rule)
+            # keeps and restores the parameters of the epoch with the lowest validation cost.
+            stopper = _NoImprovement("cost" if patience is None else "val_cost", float(self.tol),
+                                     self.n_iter_no_change if patience is None else patience, bool(self.verbose))
+            callbacks.append(stopper)
+        keep_best = None if patience is None else (sys.maxsize if patience == np.inf else int(patience) + 1)
+        state = None if first_call else net.training_state
+        before = 0 if state is None else len(state.history)
         history = train(
             net, X, Y, optimizer=self.optimizer, learning_rate=self.learning_rate, batch_size=batch, epochs=epochs,
             shuffle=True, seed=self._seed, validation_split=self.validation_fraction if patience else None,
-            early_stopping=patience, sample_weight=sample_weight, callbacks=[_Verbose()] if self.verbose else [],
-            metric=None, warm_start=not first_call,
+            early_stopping=keep_best, sample_weight=sample_weight, callbacks=callbacks, metric=None,
+            warm_start=not first_call,
         )
+        if stopper is not None and stopper.fired:
+            history.stopped = "converged" if patience is None else "early_stopping"
         self.history_ = history
         self.loss_curve_ = list(history["cost"])
-        self.n_iter_ = len(history)
+        self.n_iter_ = len(history) - before  # epochs run by this call, as scikit-learn counts
+        if stopper is not None and history.stopped == "epochs":
+            warnings.warn(f"{type(self).__name__}: maximum iterations (epochs={epochs}) reached and the optimization "
+                          f"hasn't converged yet (tol={self.tol:g}, n_iter_no_change={self.n_iter_no_change}).",
+                          ConvergenceWarning, stacklevel=4)
         return self
 
     def _prepare(self, X, y, reset):
@@ -184,7 +251,7 @@ class _DeltaEstimator(BaseEstimator):
             output, cost = self._output_and_cost()
             self.network_ = self._build(X.shape[1], Y.shape[1], output, cost, hidden, acts)
         X = X.astype(self.network_.dtype, copy=False)
-        return self._train(X, Y, sample_weight, 1 if partial else self.epochs, first)
+        return self._train(X, Y, sample_weight, 1 if partial else self.epochs, first, partial)
 
     def _forward(self, X):
         check_is_fitted(self, "network_")
@@ -250,11 +317,25 @@ class DeltaClassifier(ClassifierMixin, _DeltaEstimator):
     batch_size : int, None or "auto", default "auto"
         "auto" is min(200, n_samples) like scikit-learn; None the full batch.
     epochs : int, default 200
+        The most epochs (L-BFGS: iterations) a ``fit`` runs: scikit-learn's ``max_iter``.
+        Reaching it before the stopping rule fires issues a ``ConvergenceWarning``, as
+        scikit-learn does.
+    tol : float, default 1e-4
+        scikit-learn's stopping rule: an epoch improves when it lowers the watched cost
+        (the training cost, or with ``early_stopping`` the validation cost) by more than
+        ``tol`` below the best so far; ``fit`` stops once more than ``n_iter_no_change``
+        epochs in a row have not improved. ``tol=0`` with ``n_iter_no_change=numpy.inf``
+        (or ``>= epochs``) runs every epoch. ``partial_fit`` (one epoch) ignores it.
+    n_iter_no_change : int or numpy.inf, default 10
+        Epochs without improvement by ``tol`` that the rule tolerates (scikit-learn's
+        meaning: the stop comes at the (n_iter_no_change + 1)-th such epoch in a row).
     weight_decay : float, default 1e-4
         lambda in + lambda/2 sum W^2 (never the biases).
-    early_stopping : int, optional
-        Patience: stop after this many epochs without a lower *validation cost*, and
-        restore the best epoch's parameters.
+    early_stopping : bool or int, optional
+        Hold out ``validation_fraction`` of the data and watch the *validation cost*
+        (scikit-learn's MLP watches the validation score) with the rule of ``tol``;
+        ``True`` tolerates ``n_iter_no_change`` epochs, an int that many instead. At
+        the end, the parameters of the epoch with the lowest validation cost are restored.
     validation_fraction : float, default 0.1
         Held out for early stopping.
     random_state : int, RandomState or None
@@ -272,10 +353,12 @@ class DeltaClassifier(ClassifierMixin, _DeltaEstimator):
     feature_names_in_ : ndarray of str
         Only when X had string column names.
     history_ : History
+        ``history_.stopped`` says why the last call ended: ``"converged"`` (the ``tol``
+        rule on the training cost), ``"early_stopping"``, ``"epochs"``.
     loss_curve_ : list of float
-        Training cost per epoch.
+        Training cost per epoch (across ``warm_start`` fits and ``partial_fit`` calls).
     n_iter_ : int
-        Epochs of the last fit.
+        Epochs run by the last ``fit`` (or ``partial_fit``: 1), as scikit-learn counts.
     output_kind_ : {"binary", "multiclass", "multilabel"}
         How the outputs read: one sigmoid unit, softmax units, or one sigmoid per label.
 
@@ -382,9 +465,10 @@ class DeltaClassifier(ClassifierMixin, _DeltaEstimator):
 class DeltaRegressor(RegressorMixin, _DeltaEstimator):
     """A feed-forward regressor trained by deltaprop's backpropagation: identity outputs, squared cost.
 
-    Parameters are those of :class:`DeltaClassifier` (``cost`` must be None or "squared");
-    X may be sparse (CSR or CSC) as there. Multi-output targets (y of shape (n_samples,
-    n_outputs)) get one output unit each.
+    Parameters are those of :class:`DeltaClassifier` (``cost`` must be None or "squared"),
+    ``tol``/``n_iter_no_change`` included (on the squared cost); X may be sparse (CSR or
+    CSC) as there. Multi-output targets (y of shape (n_samples, n_outputs)) get one output
+    unit each.
     Besides the classifier's attributes it has ``target_1d_`` (whether y was 1-D) and
     ``output_kind_ = "regression"``.
 
@@ -441,8 +525,14 @@ class DeltaRegressor(RegressorMixin, _DeltaEstimator):
 # --- safe files: the "estimator" record kind, registered with deltaprop.io -------------------
 
 
+_INFINITE_OK = ("tol", "n_iter_no_change")  # parameters that may be numpy.inf, stored as the string "inf"
+
+
 def _storable(name, value):
-    """A parameter as the file stores it: tuples as lists, dtypes by name, optimizers by name."""
+    """A parameter as the file stores it: tuples as lists, dtypes by name, optimizers by name,
+    an infinite ``tol`` or ``n_iter_no_change`` as "inf" (JSON has no infinity)."""
+    if name in _INFINITE_OK and isinstance(value, numbers.Real) and value == np.inf:
+        return "inf"
     if isinstance(value, tuple):
         return list(value)
     if name == "dtype":
@@ -475,6 +565,9 @@ def _from_record(fields: dict, net: Network, path: str):
     params = dict(est["params"])
     if isinstance(params.get("hidden"), list):
         params["hidden"] = tuple(params["hidden"])
+    for name in _INFINITE_OK:
+        if params.get(name) == "inf":
+            params[name] = np.inf
     unknown = sorted(set(params) - set(cls().get_params()))
     if unknown:
         raise FileFormatError(f"{path}: unknown estimator parameter(s) {', '.join(unknown)}")

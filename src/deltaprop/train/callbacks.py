@@ -28,7 +28,8 @@ class History:
         ``"accuracy"`` or ``"r2"`` or the callable's name.
     stopped : str
         Why the last call ended: ``"epochs"``, ``"early_stopping"``, ``"max_time"``,
-        ``"callback"``, ``"interrupted"`` or ``"converged"`` (L-BFGS).
+        ``"callback"``, ``"interrupted"`` or ``"converged"`` (L-BFGS; the scikit-learn
+        estimators also say so when their ``tol`` rule stopped them).
     best_epoch : int or None
         With early stopping, the epoch whose parameters were restored (by the last call;
         None when that call had early stopping off or was interrupted).

@@ -252,3 +252,48 @@ def test_bad_stopping_parameters_are_reported_at_fit(tmp_path):
         est.fit(X, y)
     dp.save(est, tmp_path / "inf.safetensors")  # JSON has no infinity: stored as "inf" and read back
     assert dp.load(tmp_path / "inf.safetensors").get_params()["n_iter_no_change"] == np.inf
+
+
+# --- partial_fit speaks scikit-learn's messages -----------------------------------------------------------
+
+
+def _message(call):
+    with pytest.raises(ValueError) as info:
+        call()
+    return str(info.value)
+
+
+def test_partial_fit_errors_are_scikit_learns():
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = load_iris(return_X_y=True)
+    ours, theirs = DeltaClassifier(hidden=(4,)), MLPClassifier(hidden_layer_sizes=(4,))
+    first = "classes must be passed on the first call to partial_fit."
+    assert _message(lambda: ours.partial_fit(X, y)) == _message(lambda: theirs.partial_fit(X, y)) == first
+    assert not hasattr(ours, "network_")
+    ours.partial_fit(X[:20], y[:20], classes=[0, 1, 2])
+    theirs.partial_fit(X[:20], y[:20], classes=[0, 1, 2])
+    assert _message(lambda: ours.partial_fit(X, y, classes=[0, 1])) == \
+        _message(lambda: theirs.partial_fit(X, y, classes=[0, 1]))
+    y_new = np.where(y == 2, 7, y)
+    assert _message(lambda: ours.partial_fit(X, y_new)) == _message(lambda: theirs.partial_fit(X, y_new))
+    ours.partial_fit(X, y, classes=np.array([2, 0, 1]))  # the same classes, in any order
+
+
+def test_partial_fit_starts_on_a_batch_of_one_class_when_classes_are_given():
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    order = np.argsort(y, kind="stable")  # the first batch is all class 0
+    clf = DeltaClassifier(hidden=(8,), learning_rate=0.01, random_state=0)
+    clf.partial_fit(X[order[:30]], y[order[:30]], classes=[0, 1, 2])
+    assert clf.classes_.tolist() == [0, 1, 2] and clf.predict_proba(X).shape == (150, 3)
+    binary = DeltaClassifier(hidden=(8,), random_state=0).partial_fit(X[:10], y[:10] == 1, classes=[False, True])
+    assert binary.network_.n_outputs == 1 and binary.predict_proba(X).shape == (150, 2)
+    for _ in range(100):
+        clf.partial_fit(X, y)
+    assert clf.score(X, y) > 0.9
+    Xm, Ym = make_multilabel_classification(n_samples=50, n_classes=4, random_state=0)
+    multi = DeltaClassifier(hidden=(8,), random_state=0).partial_fit(Xm, Ym, classes=[0, 1, 2, 3])
+    assert multi.predict(Xm).shape == (50, 4)
+    with pytest.raises(ValueError, match="classes=.* names 3 labels, but the multilabel y has 4 columns"):
+        DeltaClassifier().partial_fit(Xm, Ym, classes=[0, 1, 2])

@@ -7,7 +7,7 @@ the validation *cost*, ``partial_fit`` and ``warm_start`` that keep the optimize
 state, every optimizer of deltaprop (L-BFGS, Rprop, AdamW, ...), and safe model files
 (``dp.save``/``dp.load``; pickling also works, as scikit-learn requires). What they take
 from it: sparse X (CSR/CSC, never densified), the ``tol``/``n_iter_no_change`` stopping
-rule with its ``ConvergenceWarning``.
+rule with its ``ConvergenceWarning``, and its ``partial_fit`` messages.
 
 Needs scikit-learn (``pip install 'deltaprop[datasets]'``).
 """
@@ -28,7 +28,7 @@ try:
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.preprocessing import LabelBinarizer
     from sklearn.utils import check_random_state
-    from sklearn.utils.multiclass import check_classification_targets, type_of_target
+    from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
     from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 except ImportError as exc:  # pragma: no cover
     raise ImportError(
@@ -377,13 +377,16 @@ class DeltaClassifier(ClassifierMixin, _DeltaEstimator):
         return ("sigmoid" if self.output_kind_ != "multiclass" else "softmax"), cost
 
     def _targets(self, y, first, classes):
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
         if first:
-            if y.ndim == 2 and y.shape[1] == 1:
-                y = column_or_1d(y, warn=True)
             check_classification_targets(y)
             kind = type_of_target(y)
             lb = LabelBinarizer()
-            lb.fit(classes if classes is not None else y)
+            if classes is not None and kind == "multilabel-indicator" and len(unique_labels(classes)) != y.shape[1]:
+                raise ValueError(f"classes={classes!r} names {len(unique_labels(classes))} labels, but the multilabel "
+                                 f"y has {y.shape[1]} columns")
+            lb.fit(classes if classes is not None and kind != "multilabel-indicator" else y)
             if len(lb.classes_) < 2 and kind != "multilabel-indicator":
                 label = lb.classes_[0].item() if hasattr(lb.classes_[0], "item") else lb.classes_[0]
                 raise ValueError(f"the target has only one class ({label!r}); a classifier needs at least two")
@@ -391,13 +394,11 @@ class DeltaClassifier(ClassifierMixin, _DeltaEstimator):
             self.classes_ = lb.classes_
             self.output_kind_ = "multilabel" if kind == "multilabel-indicator" else (
                 "binary" if len(lb.classes_) == 2 else "multiclass")
-        elif y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
         if self.output_kind_ != "multilabel":
-            unseen = np.setdiff1d(np.unique(y), self.classes_)
-            if unseen.size:
-                raise ValueError(f"labels not seen in the first fit: {unseen.tolist()[:5]}; "
-                                 f"classes are {self.classes_.tolist()[:10]}")
+            unseen = np.setdiff1d(unique_labels(y), self.classes_)
+            if unseen.size:  # scikit-learn's MLPClassifier's message
+                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. "
+                                 f"'y' has {unique_labels(y)}.")
         return self._label_binarizer.transform(y).astype(np.float64)
 
     def fit(self, X, y, sample_weight=None):
@@ -407,10 +408,33 @@ class DeltaClassifier(ClassifierMixin, _DeltaEstimator):
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch on (X, y), continuing the parameters and the optimizer's state.
 
-        ``classes`` (all labels) is required on the first call unless y shows them all.
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        classes : array-like of shape (n_classes,)
+            Every label of the whole data, as in scikit-learn: required on the first call
+            (unless ``fit`` came first), optional afterwards, where it must name the same
+            classes. A batch need not show them all (one class is fine).
+            For multilabel y, the label indices ``0..n_labels-1``.
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            ``classes must be passed on the first call to partial_fit.``, ``classes=``
+            differing from the first call's, or labels outside the classes: scikit-learn's
+            messages.
         """
-        if not hasattr(self, "network_") and classes is None:
-            classes = None  # the first batch's labels define the classes
+        known = getattr(self, "classes_", None) if hasattr(self, "network_") else None
+        if known is None and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")  # scikit-learn's words
+        if known is not None and classes is not None and not np.array_equal(known, unique_labels(classes)):
+            raise ValueError(f"`classes={classes!r}` is not the same as on last call to partial_fit, was: {known!r}")
         return self._fit(X, y, sample_weight, partial=True, classes=classes)
 
     def predict_proba(self, X):

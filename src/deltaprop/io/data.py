@@ -178,6 +178,11 @@ class _Counting:
             self.progress(self.done, self.total)
         return data
 
+    def readinto(self, b):
+        data = self.read(len(b))
+        b[:len(data)] = data
+        return len(data)
+
     def readable(self):
         return True
 
@@ -360,7 +365,7 @@ def _read_csv_table(pa, path, name, delimiter, text_columns, progress) -> Table:
 
 
 _CHUNKED_FROM = 32 << 20  # files larger than this are read in chunks into one preallocated block
-_CHUNK = 8 << 20
+_CHUNK = 6 << 20
 
 
 def _read_csv_chunked(pa, path, gz, names, convert, parse, total, progress) -> Table | None:
@@ -382,24 +387,25 @@ def _read_csv_chunked(pa, path, gz, names, convert, parse, total, progress) -> T
         stream = gzip.GzipFile(fileobj=stream, mode="rb")
     try:
         first = True
-        types, block, k_of, texts, m, rest = None, None, {}, {}, 0, b""
+        types, block, k_of, texts, m, kept = None, None, {}, {}, 0, 0
+        buf = bytearray(_CHUNK)  # one buffer for every chunk: the unfinished last line moves to its front
         while True:
-            data = stream.read(_CHUNK)
-            data, eof = rest + data, not data
-            if eof and not data:
+            if len(buf) < kept + _CHUNK:
+                buf.extend(bytes(kept + _CHUNK - len(buf)))
+            got = stream.readinto(memoryview(buf)[kept:kept + _CHUNK])
+            end, eof = kept + got, got == 0
+            if eof and end == 0:
                 break
-            cut = len(data) if eof else data.rfind(b"\n") + 1
+            cut = end if eof else buf.rfind(b"\n", 0, end) + 1
             if cut == 0:
-                if len(data) > _BLOCK:
+                if end > _BLOCK:
                     raise ValueError(f"{path}: row {m + 2} is longer than {_BLOCK >> 20} MB; expected a table of "
                                      "ordinary rows")
-                rest = data
+                kept = end
                 continue
-            chunk, rest = data[:cut], data[cut:]
-            if b'"' in chunk:
+            if buf.find(b'"', 0, cut) >= 0:
                 return None
-            if first:
-                chunk = chunk[chunk.find(b"\n") + 1:]  # the header
+            chunk = memoryview(buf)[buf.find(b"\n") + 1 if first else 0:cut]  # the first chunk holds the header
             opts = pacsv.ReadOptions(column_names=names, block_size=max(1 << 20, len(chunk) // 4 + 1))
             conv = convert if types is None else pacsv.ConvertOptions(
                 null_values=convert.null_values, strings_can_be_null=True, quoted_strings_can_be_null=True,
@@ -434,7 +440,9 @@ def _read_csv_chunked(pa, path, gz, names, convert, parse, total, progress) -> T
                 else:
                     texts[name].extend(col.chunks)
             m += n
-            del at
+            del at, chunk
+            buf[:end - cut] = buf[cut:end]  # the unfinished line, to the front
+            kept = end - cut
             if eof:
                 break
     except (OSError, EOFError, gzip.BadGzipFile):
@@ -670,7 +678,7 @@ def dataset_from_table(table: Table, target: str | None, *, drop_missing: bool =
         X = np.empty((len(table), len(feat)), dtype=np.float64)
         for j, c in enumerate(feat):
             X[:, j] = _numbers(table, c)
-    elif not np.isfinite(X).all():
+    elif not all(np.isfinite(X[:, j]).all() for j in range(X.shape[1])):  # a column at a time: no m x n temporary
         for c in feat:
             _numbers(table, c)  # names the first non-finite cell
     y = None if target is None else target_values(table, target, as_text=target_as_text)

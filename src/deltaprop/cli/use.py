@@ -248,8 +248,11 @@ def cmd_export(args) -> int:
     if not args.quiet:
         inputs = (f"one input per table column (numbers {precision}, text as strings)" if input_layout(obj) == "columns"
                   else f"raw {precision} features")
+        model = None if isinstance(obj, Network) else as_model(obj)  # an estimator file is a model too
+        classifier = model is not None and model.task == "classification"
         console().print(f"wrote {args.onnx} (ONNX opset {args.opset}): {inputs} in, "
-                        + ("probabilities and label" if getattr(obj, "task", None) == "classification" else "outputs") + " out")
+                        + ("probabilities and label" if classifier else "output" if model is None else "predictions")
+                        + " out")
     return EXIT_OK
 
 

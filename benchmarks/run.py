@@ -262,7 +262,7 @@ def scaling_chart(data, path) -> str | None:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()
     fig.suptitle("W1's epoch time as the work grows (each library alone in its process)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.94))  # room for the title above both panels
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return None

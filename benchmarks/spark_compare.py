@@ -1,0 +1,129 @@
+"""A 30-iteration L-BFGS fit: deltaprop (one process, and Dask with 2 workers) against Spark MLlib's
+MultilayerPerceptronClassifier on the same data and network (issue 15).
+
+    python benchmarks/spark_compare.py [--rows 200000,800000] [--spark-python PATH]
+
+Data: ``rows`` x 100 float64 features and 10 classes (a random teacher's argmax, seed 0), written
+once as Parquet into benchmarks/.cache/. Network: 100-64-10, sigmoid hidden, softmax output with
+cross-entropy (Spark's MLP has only sigmoid hidden layers), no weight decay (Spark's MLP has
+none). Each implementation runs alone, in its own fresh process, at its documented defaults
+otherwise:
+
+* Spark: ``local[2]``, ``MultilayerPerceptronClassifier(layers=[100, 64, 10], maxIter=30,
+  solver="l-bfgs", seed=0)`` on the Parquet file (VectorAssembler, cached and counted before the
+  timed fit); needs pyspark and a Java runtime, in the Python given by ``--spark-python``.
+* deltaprop, one process: ``dp.train(net, X, Y, optimizer="lbfgs", epochs=30)`` on the arrays.
+* deltaprop, Dask: the same through ``deltaprop.distributed.read`` and ``dp.train(..., client=...)``
+  on a LocalCluster of 2 worker processes of 1 thread (cluster start-up and reading not timed).
+
+Reported: the fit's wall time and the time per iteration (fit / 30; an L-BFGS iteration may take
+more than one J-and-gradient evaluation in either library).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+SPARK = r"""
+import json, sys, time
+from pyspark.sql import SparkSession
+from pyspark.ml.feature import VectorAssembler
+from pyspark.ml.classification import MultilayerPerceptronClassifier
+path = sys.argv[1]
+spark = SparkSession.builder.master("local[2]").config("spark.driver.memory", "8g") \
+    .config("spark.ui.enabled", "false").getOrCreate()
+spark.sparkContext.setLogLevel("ERROR")
+df = spark.read.parquet(path)
+cols = [c for c in df.columns if c != "y"]
+data = VectorAssembler(inputCols=cols, outputCol="features").transform(df).select("features", "y").cache()
+data.count()
+mlp = MultilayerPerceptronClassifier(layers=[len(cols), 64, 10], maxIter=30, solver="l-bfgs", seed=0,
+                                     labelCol="y", featuresCol="features")
+t = time.perf_counter()
+model = mlp.fit(data)
+seconds = time.perf_counter() - t
+print(json.dumps({"seconds": seconds, "iterations": 30}))
+spark.stop()
+"""
+
+DELTAPROP = r"""
+import json, sys, time
+import numpy as np
+import deltaprop as dp
+path, mode = sys.argv[1], sys.argv[2]
+net = dp.Network.layered([100, 64, 10], hidden="sigmoid", output="softmax", cost="cross_entropy", seed=0)
+if mode == "single":
+    from deltaprop.io.data import read_table
+    t = read_table(path)
+    X = np.column_stack([t.columns[f"x{i}"] for i in range(100)])
+    Y = np.eye(10)[t.columns["y"].astype(int)]
+    s = time.perf_counter()
+    h = dp.train(net, X, Y, optimizer="lbfgs", epochs=30, metric=None)
+else:
+    from distributed import Client, LocalCluster
+    from deltaprop.distributed import read
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            Client(cluster) as client:
+        data = read(path, target="y", task="classification", scale=False, client=client)
+        X, Y = data.X.persist(), data.Y.persist()
+        s = time.perf_counter()
+        h = dp.train(net, X, Y, optimizer="lbfgs", epochs=30, metric=None, client=client)
+seconds = time.perf_counter() - s
+print(json.dumps({"seconds": seconds, "iterations": len(h)}))
+"""
+
+
+def make(rows: int) -> str:
+    path = os.path.join(HERE, ".cache", f"spark_{rows}.parquet")
+    if not os.path.exists(path):
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(rows, 100))
+        W = rng.normal(size=(100, 10))
+        y = np.argmax(X @ W + rng.normal(size=(rows, 10)), axis=1)
+        table = pa.table({**{f"x{i}": X[:, i] for i in range(100)}, "y": y.astype(np.float64)})
+        pq.write_table(table, path + ".tmp", row_group_size=max(1, rows // 8))
+        os.replace(path + ".tmp", path)
+    return path
+
+
+def run(python: str, code: str, *args) -> dict:
+    env = dict(os.environ)
+    for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.pop(k, None)
+    out = subprocess.run([python, "-c", code, *args], capture_output=True, text=True, env=env, timeout=3600)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", default="200000,800000")
+    parser.add_argument("--spark-python", default=None, help="a Python with pyspark (and java on PATH)")
+    args = parser.parse_args()
+    print("| rows | implementation | 30-iteration fit, s | per iteration, ms |")
+    print("|---:|---|---:|---:|")
+    for rows in [int(r) for r in args.rows.split(",")]:
+        path = make(rows)
+        results = [("deltaprop, one process", run(sys.executable, DELTAPROP, path, "single")),
+                   ("deltaprop, Dask 2 workers", run(sys.executable, DELTAPROP, path, "dask"))]
+        if args.spark_python:
+            results.append(("Spark MLlib MLP, local[2]", run(args.spark_python, SPARK, path)))
+        for name, r in results:
+            per = 1000 * r["seconds"] / max(1, r["iterations"])
+            print(f"| {rows:,} | {name} | {r['seconds']:.2f} | {per:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -254,6 +254,17 @@ if njit is not None:
                 d[r, i] = a[r, i] - Y[n, i]  # softmax + cross-entropy: h - y exactly
         return J
 
+    @njit(cache=True, fastmath=_FAST, error_model="numpy", inline="always")
+    def _sum_of_squares(W):
+        """sum over l, i, p of W(l)[i, p]^2: weight decay's part of J."""
+        reg = 0.0
+        for l in range(len(W)):
+            Wl = W[l]
+            for i in range(Wl.shape[0]):
+                for p in range(Wl.shape[1]):
+                    reg += Wl[i, p] * Wl[i, p]
+        return reg
+
     @njit(cache=True, fastmath=_FAST, error_model="numpy")
     def _epoch(W, b, X, Y, order, bs, codes, kind, rates, lam, z, a, d, acc):
         """Minibatch SGD over the rows of X in ``order``, bs rows per step; ``rates`` holds
@@ -287,13 +298,7 @@ if njit is not None:
                 J += _loss_and_delta(kind, codes[L - 1], z[L], a[L], Y, order[start + r], d[L], r)
             J /= k
             if lam != 0:
-                reg = 0.0
-                for l in range(L):
-                    Wl = W[l]
-                    for i in range(Wl.shape[0]):
-                        for p in range(Wl.shape[1]):
-                            reg += Wl[i, p] * Wl[i, p]
-                J += 0.5 * lam * reg
+                J += 0.5 * lam * _sum_of_squares(W)  # + (lambda/2) sum W^2
             if not np.isfinite(J):
                 return np.nan, step
             total += J * k
@@ -355,13 +360,7 @@ if njit is not None:
                 _activate(codes[l], zn, a[l + 1], 0)
             J = _loss_and_delta(kind, codes[L - 1], z[L], a[L], Y, n, d[L], 0)
             if lam != 0:
-                reg = 0.0
-                for l in range(L):
-                    Wl = W[l]
-                    for i in range(Wl.shape[0]):
-                        for p in range(Wl.shape[1]):
-                            reg += Wl[i, p] * Wl[i, p]
-                J += 0.5 * lam * reg
+                J += 0.5 * lam * _sum_of_squares(W)  # + (lambda/2) sum W^2
             if not np.isfinite(J):
                 return np.nan, t
             total += J

@@ -439,3 +439,90 @@ def test_a_lost_scheduler_ends_the_run_with_a_clear_message(tmp_path):
             p.kill()
             p.wait()
         log.close()
+
+
+# --- the scikit-learn estimators on dask collections -----------------------------------------------
+
+
+def test_estimators_fit_dask_collections_as_in_memory(client):
+    """fit(X_dask, y_dask) trains on the cluster and equals fit on the same rows in memory (same seed, L-BFGS);
+    predict/predict_proba map the row blocks and return lazy dask arrays with the in-memory answers."""
+    from deltaprop.sklearn import DeltaClassifier
+
+    _, X, Y, rng = softmax_problem(m=600)
+    y = np.array(["a", "b", "c"])[Y.argmax(axis=1)]
+    kw = dict(hidden=(5,), activation="tanh", optimizer="lbfgs", epochs=25, tol=0.0, n_iter_no_change=np.inf,
+              random_state=3)
+    ref = DeltaClassifier(**kw).fit(X, y)
+    clf = DeltaClassifier(**kw).fit(da.from_array(X, chunks=130), da.from_array(y, chunks=130))
+    assert list(clf.classes_) == ["a", "b", "c"] and clf.n_features_in_ == 5
+    assert rel(clf.network_.params, ref.network_.params) < 1e-10
+    assert rel(clf.loss_curve_, ref.loss_curve_) < 1e-10 and len(clf.loss_curve_) == 25
+    pred = clf.predict(da.from_array(X, chunks=(100, 2)))
+    assert isinstance(pred, da.Array) and pred.shape == (600,)
+    assert np.array_equal(pred.compute(), ref.predict(X))
+    proba = clf.predict_proba(da.from_array(X, chunks=100))
+    assert isinstance(proba, da.Array) and proba.shape == (600, 3)
+    assert rel(proba.compute(), ref.predict_proba(X)) < 1e-10
+
+
+def test_estimators_take_dask_dataframes_binary_and_regression(client):
+    """A dask DataFrame keeps its column names (feature_names_in_); binary labels from a Series; a regressor
+    on a 1-D dask array target; sample weights as a dask array."""
+    pd = pytest.importorskip("pandas")
+    from deltaprop.sklearn import DeltaClassifier, DeltaRegressor
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(400, 3))
+    y = np.where(X[:, 0] - X[:, 1] > 0, 7, 2)
+    frame = pd.DataFrame(X, columns=["p", "q", "r"]).assign(y=y)
+    df = dd.from_pandas(frame, npartitions=3)
+    kw = dict(hidden=(4,), activation="tanh", optimizer="rprop", epochs=15, tol=0.0, n_iter_no_change=np.inf,
+              random_state=0)
+    ref = DeltaClassifier(**kw).fit(frame[["p", "q", "r"]], y)
+    clf = DeltaClassifier(**kw).fit(df[["p", "q", "r"]], df["y"])
+    assert clf.output_kind_ == "binary" and list(clf.classes_) == [2, 7]
+    assert list(clf.feature_names_in_) == ["p", "q", "r"]
+    assert rel(clf.network_.params, ref.network_.params) < 1e-10
+    pred = clf.predict(df[["p", "q", "r"]])
+    assert isinstance(pred, da.Array) and np.array_equal(pred.compute(), ref.predict(frame[["p", "q", "r"]]))
+    assert clf.predict_proba(df[["p", "q", "r"]]).compute().shape == (400, 2)
+
+    t = X @ np.array([1.0, -2.0, 0.5])
+    w = rng.uniform(0.5, 2.0, size=400)
+    rk = dict(hidden=(4,), activation="tanh", optimizer="lbfgs", epochs=20, tol=0.0, n_iter_no_change=np.inf,
+              random_state=1)
+    rref = DeltaRegressor(**rk).fit(X, t, sample_weight=w)
+    reg = DeltaRegressor(**rk).fit(da.from_array(X, chunks=150), da.from_array(t, chunks=150),
+                                   sample_weight=da.from_array(w, chunks=150))
+    assert reg.target_1d_ and rel(reg.network_.params, rref.network_.params) < 1e-10
+    out = reg.predict(da.from_array(X, chunks=150))
+    assert out.shape == (400,) and rel(out.compute(), rref.predict(X)) < 1e-10
+
+
+def test_estimators_refuse_on_dask_what_needs_the_data_here(client):
+    from deltaprop.sklearn import DeltaClassifier, DeltaRegressor
+
+    _, X, Y, _ = softmax_problem(m=300)
+    Xd, yd = da.from_array(X, chunks=100), da.from_array(Y.argmax(axis=1), chunks=100)
+    with pytest.raises(ValueError, match=r"optimizer='adam': fit on dask collections trains full batch"):
+        DeltaClassifier().fit(Xd, yd)
+    with pytest.raises(ValueError, match="early_stopping=True: fit on dask collections"):
+        DeltaClassifier(optimizer="lbfgs", early_stopping=True).fit(Xd, yd)
+    with pytest.raises(ValueError, match="X and y must both be"):
+        DeltaClassifier(optimizer="lbfgs").fit(Xd, Y.argmax(axis=1))
+    with pytest.raises(ValueError, match="sample_weight must be a dask array"):
+        DeltaClassifier(optimizer="lbfgs").fit(Xd, yd, sample_weight=np.ones(300))
+    with pytest.raises(ValueError, match="partial_fit takes in-memory X"):
+        DeltaClassifier(optimizer="lbfgs").partial_fit(Xd, yd, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="multilabel y is not supported"):
+        DeltaClassifier(optimizer="lbfgs").fit(Xd, da.from_array(Y, chunks=100))
+    with pytest.raises(ValueError, match="only one class"):
+        DeltaClassifier(optimizer="lbfgs").fit(Xd, da.zeros(300, chunks=100))
+    with pytest.raises(ValueError, match="Unknown label type"):
+        DeltaClassifier(optimizer="lbfgs").fit(Xd, da.from_array(X[:, 0], chunks=100))
+    with pytest.raises(ValueError, match="X must be a 2-D dask array"):
+        DeltaRegressor(optimizer="lbfgs").fit(Xd[:, 0], yd)
+    clf = DeltaClassifier(optimizer="lbfgs", epochs=3).fit(Xd, yd)
+    with pytest.raises(ValueError, match="X has 4 features, but DeltaClassifier is expecting 5"):
+        clf.predict(Xd[:, :4])

@@ -7,7 +7,9 @@ the validation *cost*, ``partial_fit`` and ``warm_start`` that keep the optimize
 state, every optimizer of deltaprop (L-BFGS, Rprop, AdamW, ...), and safe model files
 (``dp.save``/``dp.load``; pickling also works, as scikit-learn requires). What they take
 from it: sparse X (CSR/CSC, never densified), the ``tol``/``n_iter_no_change`` stopping
-rule with its ``ConvergenceWarning``, and its ``partial_fit`` messages.
+rule with its ``ConvergenceWarning``, and its ``partial_fit`` messages. ``fit`` and ``predict``
+also take dask arrays and DataFrames (``pip install "deltaprop[distributed]"``): recognised
+before scikit-learn's checks, trained full batch on the cluster, predicted block by block.
 
 Needs scikit-learn (``pip install 'deltaprop[datasets]'``).
 """
@@ -43,6 +45,70 @@ from .model import Model
 from .train import Callback, History, get_optimizer, train
 
 __all__ = ["DeltaClassifier", "DeltaRegressor"]
+
+
+# --- dask collections (``pip install "deltaprop[distributed]"``), recognised without importing dask ----------
+
+
+def is_dask_collection(X) -> bool:
+    """Whether X is a dask array, DataFrame or Series."""
+    return hasattr(X, "__dask_graph__") and hasattr(X, "to_delayed")
+
+
+def current_client():
+    """The ``distributed.Client`` the caller made current, or None (then training starts an embedded cluster)."""
+    try:
+        import distributed
+
+        return distributed.default_client()
+    except (ImportError, ValueError):  # no distributed, or no client made yet
+        return None
+
+
+def dask_features(X) -> tuple[int, np.ndarray | None]:
+    """X's number of columns and, for a DataFrame of string column names, the names (scikit-learn's rule)."""
+    if hasattr(X, "divisions") and X.ndim == 2:  # a dask DataFrame
+        names = [c for c in X.columns]
+        return len(names), (np.asarray(names, dtype=object) if names and all(isinstance(c, str) for c in names)
+                            else None)
+    if getattr(X, "ndim", None) != 2:
+        raise ValueError(f"X must be a 2-D dask array or a dask DataFrame of shape (n_samples, n_features), got "
+                         f"{type(X).__name__}" + (f" of {X.ndim} dimension(s)" if hasattr(X, "ndim") else ""))
+    return int(X.shape[1]), None
+
+
+def n_columns(Y) -> int:
+    """Columns of a 2-D dask array or a dask DataFrame."""
+    return len(Y.columns) if hasattr(Y, "divisions") else int(Y.shape[1])
+
+
+def one_column(y, name: str):
+    """A dask array of shape (n,) or (n, 1), a Series or a one-column DataFrame as a 1-D collection."""
+    if hasattr(y, "divisions"):
+        if y.ndim == 2:
+            if len(y.columns) != 1:
+                raise ValueError(f"{name}: y has {len(y.columns)} columns; on dask collections it takes one column "
+                                 "of labels (multilabel y is not supported there)")
+            return y[y.columns[0]]
+        return y
+    if y.ndim == 2 and y.shape[1] == 1:
+        return y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"{name}: y has shape {y.shape}; on dask collections it takes one column of labels "
+                         "(multilabel y is not supported there)")
+    return y
+
+
+def binarize_block(labels, binarizer):
+    """Runs on a worker: one block of labels as the network's target rows, float64."""
+    return binarizer.transform(np.asarray(labels)).astype(np.float64)
+
+
+def binarize_partition(labels, binarizer, names):
+    """Runs on a worker: one partition (a pandas Series) of labels as a DataFrame of target rows."""
+    import pandas as pd
+
+    return pd.DataFrame(binarize_block(labels, binarizer), columns=names, index=labels.index)
 
 
 class _Verbose(Callback):
@@ -190,11 +256,11 @@ class _DeltaEstimator(BaseEstimator):
             return None
         return self.n_iter_no_change if es is True else int(es)
 
-    def _train(self, X, Y, sample_weight, epochs, first_call, partial):
+    def _train(self, X, Y, sample_weight, epochs, first_call, partial, *, on_dask=False, client=None):
         net = self.network_
-        n = X.shape[0]
+        n = None if on_dask else X.shape[0]  # on dask: full batch, no held-out rows, so n is not needed
         batch = self.batch_size
-        if get_optimizer(self.optimizer).full_batch or batch is None:
+        if get_optimizer(self.optimizer).full_batch or batch is None or on_dask:
             batch = None
         elif batch == "auto":
             batch = min(200, n)
@@ -215,7 +281,7 @@ class _DeltaEstimator(BaseEstimator):
             net, X, Y, optimizer=self.optimizer, learning_rate=self.learning_rate, batch_size=batch, epochs=epochs,
             shuffle=True, seed=self._seed, validation_split=self.validation_fraction if patience else None,
             early_stopping=keep_best, sample_weight=sample_weight, callbacks=callbacks, metric=None,
-            warm_start=not first_call,
+            warm_start=not first_call, client=client,
         )
         if stopper is not None and stopper.fired:
             history.stopped = "converged" if patience is None else "early_stopping"
@@ -225,7 +291,7 @@ class _DeltaEstimator(BaseEstimator):
         if stopper is not None and history.stopped == "epochs":
             warnings.warn(f"{type(self).__name__}: maximum iterations (epochs={epochs}) reached and the optimization "
                           f"hasn't converged yet (tol={self.tol:g}, n_iter_no_change={self.n_iter_no_change}).",
-                          ConvergenceWarning, stacklevel=4)
+                          ConvergenceWarning, stacklevel=5 if on_dask else 4)
         return self
 
     def _prepare(self, X, y, reset):
@@ -244,6 +310,8 @@ class _DeltaEstimator(BaseEstimator):
     def _fit(self, X, y, sample_weight, *, partial, classes=None):
         first = not (partial or self.warm_start) or not hasattr(self, "network_")
         hidden, acts = self._check_params()
+        if is_dask_collection(X) or is_dask_collection(y):  # before scikit-learn's checks pull the data here
+            return self._fit_dask(X, y, sample_weight, first=first, partial=partial, hidden=hidden, acts=acts)
         X, y = self._prepare(X, y, reset=first)
         sample_weight = self._sample_weight(sample_weight, X.shape[0])
         Y = self._targets(y, first, classes)
@@ -252,6 +320,63 @@ class _DeltaEstimator(BaseEstimator):
             self.network_ = self._build(X.shape[1], Y.shape[1], output, cost, hidden, acts)
         X = X.astype(self.network_.dtype, copy=False)
         return self._train(X, Y, sample_weight, 1 if partial else self.epochs, first, partial)
+
+    # --- dask collections: trained on the cluster, predicted partition by partition -----------------
+
+    def _fit_dask(self, X, y, sample_weight, *, first, partial, hidden, acts):
+        """Full-batch training of X, y held on a Dask cluster, through :func:`deltaprop.train`'s dask path."""
+        name = type(self).__name__
+        if partial:
+            raise ValueError(f"{name}.partial_fit takes in-memory X; for dask collections use fit (full batch on "
+                             "the cluster)")
+        if not (is_dask_collection(X) and is_dask_collection(y)):
+            which = "X" if is_dask_collection(X) else "y"
+            raise ValueError(f"{which} is a dask collection, so X and y must both be (got {type(X).__name__} and "
+                             f"{type(y).__name__}); split them alike by rows")
+        if sample_weight is not None and not is_dask_collection(sample_weight):
+            raise ValueError(f"sample_weight must be a dask array split like X when X is one, got "
+                             f"{type(sample_weight).__name__}")
+        opt = get_optimizer(self.optimizer if isinstance(self.optimizer, str) else copy.deepcopy(self.optimizer))
+        if not (opt.full_batch or self.optimizer == "gd" or self.batch_size is None):
+            raise ValueError(f"optimizer={self.optimizer!r}: fit on dask collections trains full batch (one reduction "
+                             "over the cluster per step); use optimizer='lbfgs', 'rprop' or 'gd' (or batch_size=None)")
+        if self.early_stopping not in (None, False):
+            raise ValueError(f"early_stopping={self.early_stopping!r}: fit on dask collections holds out no validation "
+                             "rows yet; use early_stopping=None")
+        n_features, names = dask_features(X)
+        if first:
+            self.n_features_in_ = n_features
+            if names is not None:
+                self.feature_names_in_ = names
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif n_features != self.n_features_in_:
+            raise ValueError(f"X has {n_features} features, but {name} is expecting {self.n_features_in_} features "
+                             "as input.")
+        Y = self._dask_targets(y, first)
+        if first:
+            output, cost = self._output_and_cost()
+            self.network_ = self._build(n_features, n_columns(Y), output, cost, hidden, acts)
+        return self._train(X, Y, sample_weight, self.epochs, first, partial, on_dask=True, client=current_client())
+
+    def _forward_dask(self, X, fn, n_columns: int | None, dtype):
+        """``fn`` (predict or predict_proba) mapped over X's row blocks: a lazy dask array."""
+        import dask
+        import dask.array as da
+
+        check_is_fitted(self, "network_")
+        n_features, _ = dask_features(X)
+        if n_features != self.n_features_in_:
+            raise ValueError(f"X has {n_features} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input.")
+        if hasattr(X, "divisions"):  # a dask DataFrame: each partition keeps its column names for fn's checks
+            shape = (np.nan,) if n_columns is None else (np.nan, n_columns)
+            blocks = [da.from_delayed(dask.delayed(fn)(part), shape=shape, dtype=dtype) for part in X.to_delayed()]
+            return da.concatenate(blocks, axis=0)
+        X = X.rechunk({1: -1})
+        if n_columns is None:
+            return X.map_blocks(fn, dtype=dtype, drop_axis=1)
+        return X.map_blocks(fn, dtype=dtype, chunks=(X.chunks[0], (n_columns,)))
 
     def _forward(self, X):
         check_is_fitted(self, "network_")
@@ -401,8 +526,42 @@ class DeltaClassifier(ClassifierMixin, _DeltaEstimator):
                                  f"'y' has {unique_labels(y)}.")
         return self._label_binarizer.transform(y).astype(np.float64)
 
+    def _dask_targets(self, y, first):
+        """The one-hot targets of labels held on the cluster, the classes found in one distributed pass."""
+        import dask.array as da
+
+        y = one_column(y, type(self).__name__)
+        seen = np.sort(np.asarray((y.unique() if hasattr(y, "divisions") else da.unique(y)).compute()))
+        if first:
+            check_classification_targets(seen)
+            lb = LabelBinarizer().fit(seen)
+            if len(lb.classes_) < 2:
+                label = lb.classes_[0].item() if hasattr(lb.classes_[0], "item") else lb.classes_[0]
+                raise ValueError(f"the target has only one class ({label!r}); a classifier needs at least two")
+            self._label_binarizer = lb
+            self.classes_ = lb.classes_
+            self.output_kind_ = "binary" if len(lb.classes_) == 2 else "multiclass"
+        unseen = np.setdiff1d(seen, self.classes_)
+        if unseen.size:  # scikit-learn's MLPClassifier's message
+            raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. "
+                             f"'y' has {seen}.")
+        lb = self._label_binarizer
+        k = 1 if self.output_kind_ == "binary" else len(self.classes_)
+        if hasattr(y, "divisions"):
+            names = [f"y={c}" for c in self.classes_] if k > 1 else [f"y={self.classes_[1]}"]
+            return y.map_partitions(binarize_partition, lb, names, meta={n: np.float64 for n in names})
+        return y.map_blocks(binarize_block, lb, dtype=np.float64, chunks=(y.chunks[0], (k,)), new_axis=1)
+
     def fit(self, X, y, sample_weight=None):
-        """Train on X of shape (n_samples, n_features), dense or sparse, and labels y; returns self."""
+        """Train on X of shape (n_samples, n_features), dense or sparse, and labels y; returns self.
+
+        X and y may be dask collections (a 2-D dask array or a dask DataFrame; y a 1-D dask array,
+        Series or one-column DataFrame, split like X): they are recognised before scikit-learn's
+        checks, which would pull the data here, and trained full batch on the cluster through
+        :func:`deltaprop.train` (``optimizer`` 'lbfgs', 'rprop' or 'gd'), on the current
+        ``distributed.Client`` or, with none, an embedded local cluster. The classes come from one
+        distributed pass over y; the result equals ``fit`` on the same rows in memory up to rounding.
+        """
         return self._fit(X, y, sample_weight, partial=False)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -439,14 +598,27 @@ class DeltaClassifier(ClassifierMixin, _DeltaEstimator):
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes) (multilabel: one column per label);
-        X dense or sparse, of shape (n_samples, n_features)."""
+        X dense or sparse, of shape (n_samples, n_features).
+
+        For X a dask array or DataFrame, a lazy dask array of the same shape, computed partition
+        by partition on the workers (``.compute()`` brings it here)."""
+        if is_dask_collection(X):
+            return self._forward_dask(X, self.predict_proba, len(self.classes_), np.float64)
         h = self._forward(X)
         if self.output_kind_ == "binary":
             return np.hstack([1 - h, h])
         return h
 
     def predict(self, X):
-        """Labels, shape (n_samples,) (multilabel: an indicator matrix); X dense or sparse."""
+        """Labels, shape (n_samples,) (multilabel: an indicator matrix); X dense or sparse.
+
+        For X a dask array or DataFrame, a lazy dask array of shape (n_samples,), computed
+        partition by partition on the workers."""
+        if is_dask_collection(X):
+            check_is_fitted(self, "network_")
+            multilabel = self.output_kind_ == "multilabel"
+            return self._forward_dask(X, self.predict, len(self.classes_) if multilabel else None,
+                                      int if multilabel else self.classes_.dtype)
         h = self._forward(X)
         if self.output_kind_ == "multilabel":
             return (h > 0.5).astype(int)
@@ -518,9 +690,22 @@ class DeltaRegressor(RegressorMixin, _DeltaEstimator):
             self.output_kind_ = "regression"
         return y.reshape(-1, 1) if y.ndim == 1 else y
 
+    def _dask_targets(self, y, first):
+        """The targets held on the cluster as a 2-D collection of float64 (no pass over the data)."""
+        one_d = y.ndim == 1
+        if first:
+            self.target_1d_ = one_d
+            self.output_kind_ = "regression"
+        if hasattr(y, "divisions"):
+            return (y.to_frame() if one_d else y).astype(np.float64)
+        return (y[:, None] if one_d else y).astype(np.float64)
+
     def fit(self, X, y, sample_weight=None):
         """Train on X of shape (n_samples, n_features), dense or sparse, and y of shape (n_samples,) or
-        (n_samples, n_outputs); returns self."""
+        (n_samples, n_outputs); returns self.
+
+        X and y may be dask collections, trained full batch on the cluster as
+        :meth:`DeltaClassifier.fit` describes."""
         return self._fit(X, y, sample_weight, partial=False)
 
     def partial_fit(self, X, y, sample_weight=None):
@@ -528,7 +713,14 @@ class DeltaRegressor(RegressorMixin, _DeltaEstimator):
         return self._fit(X, y, sample_weight, partial=True)
 
     def predict(self, X):
-        """Predictions, shape (n_samples,) or (n_samples, n_outputs); X dense or sparse."""
+        """Predictions, shape (n_samples,) or (n_samples, n_outputs); X dense or sparse.
+
+        For X a dask array or DataFrame, a lazy dask array of that shape, computed partition by
+        partition on the workers."""
+        if is_dask_collection(X):
+            check_is_fitted(self, "network_")
+            return self._forward_dask(X, self.predict, None if self.target_1d_ else self.network_.n_outputs,
+                                      np.float64)
         h = self._forward(X)
         return h[:, 0] if self.target_1d_ else h
 

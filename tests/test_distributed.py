@@ -207,7 +207,8 @@ def test_train_on_an_embedded_cluster():
 def test_train_refuses_what_needs_the_data_in_memory(client):
     net, X, Y, _ = softmax_problem(m=300)
     Xd, Yd = dask_pair(X, Y)
-    with pytest.raises(ValueError, match="batch_size=32: data on a Dask cluster is trained full batch"):
+    with pytest.raises(ValueError, match="batch_size=32 is too small for data on a Dask cluster: every step is one "
+                                         "round trip .* at least 10000 rows"):
         dp.train(net, Xd, Yd, optimizer="adam", batch_size=32, client=client)
     with pytest.raises(ValueError, match="validation_split needs the data in memory"):
         dp.train(net, Xd, Yd, optimizer="lbfgs", validation_split=0.2, client=client)
@@ -221,6 +222,79 @@ def test_train_refuses_what_needs_the_data_in_memory(client):
         dp.train(net, Xd, Yd, optimizer="lbfgs", client="local:0")
     with pytest.raises(ValueError, match="client must be a distributed.Client"):
         dp.train(net, Xd, Yd, optimizer="lbfgs", client="my-cluster")
+
+
+# --- synchronous large-batch minibatches: whole partitions per step, one reduction each ---------------
+
+
+def blocks_problem(parts=4, rows=10_000, seed=0):
+    """Partitions of exactly the minimum batch size, so a step of one partition is a legal minibatch."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(parts * rows, 5))
+    Y = np.eye(3)[np.argmax(X @ rng.normal(size=(5, 3)), axis=1)]
+    net = dp.Network.layered([5, 4, 3], hidden="tanh", output="softmax", cost="cross_entropy", weight_decay=1e-3,
+                             seed=seed)
+    return net, X, Y
+
+
+@pytest.mark.parametrize("optimizer,lr", [("sgd", 0.5), ("adam", 0.01), ("momentum", 0.1)])
+def test_minibatch_of_one_partition_equals_single_process(client, optimizer, lr):
+    """batch = one partition, in the partitions' order: the same steps as one process's minibatch SGD over the
+    same row blocks, so the same costs and parameters to 1e-12; the optimizer's state lives on the driver."""
+    net, X, Y = blocks_problem()
+    ref = net.copy()
+    kw = dict(optimizer=optimizer, learning_rate=lr, batch_size=10_000, shuffle=False, epochs=3, metric=None)
+    h0 = dp.train(ref, X, Y, **kw)
+    steps = []
+
+    class Count(dp.Callback):
+        def on_batch_end(self, run, epoch, step, J):
+            steps.append(J)
+
+    h = dp.train(net, *dask_pair(X, Y, chunks=10_000), client=client, callbacks=[Count()], **kw)
+    assert len(steps) == 12  # 4 partitions per epoch, one round trip each
+    assert rel(h["cost"], h0["cost"]) < 1e-12 and rel(net.params, ref.params) < 1e-12
+    assert h0["cost"][-1] < 0.9 * h0["cost"][0]
+
+
+def test_minibatch_partitions_come_in_the_seeded_generators_order(client):
+    """shuffle=True: each epoch permutes the partitions with the run's generator (seeded by ``seed``); two partitions
+    a step (batch_size 20000 = 2 x 10000 rows). Replaying those permutations in one process gives the same run."""
+    net, X, Y = blocks_problem()
+    ref = net.copy()
+    kw = dict(optimizer="sgd", learning_rate=0.5, metric=None)
+    h = dp.train(net, *dask_pair(X, Y, chunks=10_000), client=client, batch_size=20_000, seed=11, epochs=3, **kw)
+    rng = np.random.default_rng(11)
+    rng.integers(2**63 - 1)  # the split seed, drawn first by every fresh run
+    for _ in range(3):  # one epoch at a time, the row blocks laid out in the drawn order
+        rows = np.concatenate([np.arange(p * 10_000, (p + 1) * 10_000) for p in rng.permutation(4)])
+        dp.train(ref, X[rows], Y[rows], batch_size=20_000, shuffle=False, epochs=1, **kw)
+    assert rel(h["cost"], ref.training_state.history["cost"]) < 1e-12
+    assert rel(net.params, ref.params) < 1e-12
+    again = blocks_problem()[0]
+    h2 = dp.train(again, *dask_pair(X, Y, chunks=10_000), client=client, batch_size=20_000, seed=11, epochs=3, **kw)
+    assert h2["cost"] == h["cost"] and np.array_equal(again.params, net.params)
+
+
+def test_minibatch_batch_size_rounds_to_whole_partitions(client):
+    """batch_size 14000 on partitions of 5000 rows: 3 partitions a step (round(2.8)), so 4 steps over 10 partitions;
+    a batch as large as the data is the full batch."""
+    net, X, Y = blocks_problem(parts=10, rows=5_000)
+    seen = []
+
+    class Count(dp.Callback):
+        def on_batch_end(self, run, epoch, step, J):
+            seen.append(step)
+
+    dp.train(net, *dask_pair(X, Y, chunks=5_000), client=client, optimizer="adam", batch_size=14_000, epochs=1,
+             metric=None, callbacks=[Count()])
+    assert seen == [1, 2, 3, 4]
+    seen.clear()
+    dp.train(net, *dask_pair(X, Y, chunks=5_000), client=client, optimizer="adam", batch_size=50_000, epochs=1,
+             metric=None, callbacks=[Count()])
+    assert seen == [1]
+    with pytest.raises(ValueError, match="optimizer 'lbfgs' is a full-batch method"):
+        dp.train(net, *dask_pair(X, Y, chunks=5_000), client=client, optimizer="lbfgs", batch_size=20_000)
 
 
 # --- tables: read on the cluster, statistics in one pass, a model like any other --------------------

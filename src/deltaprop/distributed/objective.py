@@ -20,7 +20,7 @@ import numpy as np
 
 from ..core import Network
 from ..core.backprop import add_regularization_gradient
-from ..train.objective import Objective
+from ..train.objective import PartitionedObjective
 from .cluster import ClusterError
 
 __all__ = ["DaskObjective", "Group", "load_group", "group_sums"]
@@ -37,16 +37,22 @@ class Group:
     parts : list of tuple
         ``(X, Y, sample_weight)`` per partition, in the collection's order, each passed
         through ``net.check_data``; empty partitions are dropped.
+    index : list of int
+        The collection's number of each kept partition (``parts[i]`` is partition ``index[i]``).
+    sizes : list of int
+        Examples in each of the group's partitions, dropped ones included.
     rows : int
         Examples in the group (those of dropped partitions included).
     weight : float
         The group's share of the mean's denominator: its rows, or the sum of its sample weights.
     """
 
-    def __init__(self, net: Network, parts: list, rows: int):
+    def __init__(self, net: Network, parts: list, rows: int, index: list | None = None, sizes: list | None = None):
         self.net = net
         self.parts = parts
         self.rows = rows
+        self.index = list(range(len(parts))) if index is None else index
+        self.sizes = [X.shape[0] for X, _, _ in parts] if sizes is None else sizes
         self.weight = float(sum(X.shape[0] if w is None else float(w.sum()) for X, _, w in parts))
 
 
@@ -55,7 +61,7 @@ def load_group(net: Network, first: int, xs: list, ys: list, ws: list | None) ->
     local = net.copy()
     local.weight_decay, local.l1 = 0.0, 0.0  # the driver adds the regularization once
     local.training_state = None
-    parts, rows = [], 0
+    parts, rows, index, sizes = [], 0, [], []
     for i, (X, Y) in enumerate(zip(xs, ys)):
         w = None if ws is None else np.asarray(ws[i])
         weightless = w is not None and w.ndim == 1 and w.shape[0] == np.shape(X)[0] and not w.any()
@@ -64,31 +70,37 @@ def load_group(net: Network, first: int, xs: list, ys: list, ws: list | None) ->
         except ValueError as exc:
             raise ValueError(f"partition {first + i}: {exc}") from None
         rows += X.shape[0]
+        sizes.append(int(X.shape[0]))
         if X.shape[0] and not weightless:
             parts.append((X, Y, w))
-    return Group(local, parts, rows)
+            index.append(first + i)
+    return Group(local, parts, rows, index, sizes)
 
 
-def group_sums(group: Group, params: np.ndarray) -> tuple[float, np.ndarray | None, float]:
+def group_sums(group: Group, params: np.ndarray, which=None) -> tuple[float, np.ndarray | None, float]:
     """Runs on a worker: ``(sum m_k J_k, sum m_k grad J_k, sum m_k)`` over the group's partitions.
 
     ``params`` of shape (n_params,) are the driver's; the gradient sum is float64 (None for an
-    empty group). Partitions are added in their fixed order, so the result is reproducible bit
-    for bit.
+    empty group). ``which``, a collection of partition numbers, limits the sums to those
+    partitions (a minibatch). Partitions are added in their fixed order, so the result is
+    reproducible bit for bit.
     """
     net = group.net
     net.set_params(params)
-    J_sum, g_sum = 0.0, None
+    J_sum, g_sum, weight = 0.0, None, 0.0
     buf = np.empty(net.n_params, dtype=net.dtype)
-    for X, Y, w in group.parts:
+    for k, (X, Y, w) in zip(group.index, group.parts):
+        if which is not None and k not in which:
+            continue
         m_k = float(X.shape[0]) if w is None else float(w.sum())
+        weight += m_k
         J, g = net.loss_and_grad(X, Y, sample_weight=w, out=buf)
         J_sum += m_k * J
         if g_sum is None:
             g_sum = m_k * g.astype(np.float64)
         else:
             g_sum += m_k * g
-    return J_sum, g_sum, group.weight
+    return J_sum, g_sum, weight if which is not None else group.weight
 
 
 def group_loss(group: Group, params: np.ndarray) -> float:
@@ -102,9 +114,9 @@ def group_loss(group: Group, params: np.ndarray) -> float:
     return total
 
 
-def group_info(group: Group) -> tuple[int, float]:
-    """Runs on a worker: the group's rows and weight, so the driver knows M without the data."""
-    return group.rows, group.weight
+def group_info(group: Group) -> tuple[int, float, list]:
+    """Runs on a worker: the group's rows, weight and rows per partition, so the driver knows M without the data."""
+    return group.rows, group.weight, group.sizes
 
 
 def row_partitions(X, Y, sample_weight, n_inputs: int) -> tuple[list, list, list | None]:
@@ -142,8 +154,12 @@ def row_partitions(X, Y, sample_weight, n_inputs: int) -> tuple[list, list, list
     return xs, ys, ws
 
 
-class DaskObjective(Objective):
+class DaskObjective(PartitionedObjective):
     """J and its gradient over dask collections, summed per partition on the workers.
+
+    Besides the whole data's J (full-batch training), :meth:`loss_and_grad_on` answers for a
+    few whole partitions: the minibatches of synchronous large-batch training, one round trip
+    each, sent only to the groups that hold them.
 
     Parameters
     ----------
@@ -164,6 +180,8 @@ class DaskObjective(Objective):
     ----------
     n_rows : int
         Examples over all partitions.
+    partition_rows : list of int
+        Examples per partition, in the collection's order.
     total_weight : float
         M: ``n_rows``, or the sum of the sample weights.
     groups : list of distributed.Future
@@ -203,6 +221,7 @@ class DaskObjective(Objective):
             groups = sum(int(info.get("nthreads", 1)) for _, info in workers)
         n_groups = max(1, min(int(groups), n_parts))
         bounds = [g * n_parts // n_groups for g in range(n_groups + 1)]
+        self.bounds = bounds
         self.groups = []
         for g in range(n_groups):
             a, b = bounds[g], bounds[g + 1]
@@ -210,8 +229,9 @@ class DaskObjective(Objective):
             # a hint, not a pin: a lost worker's group is recomputed elsewhere from its lineage
             self.groups.append(client.compute(d, workers=[workers[g % len(workers)][0]], allow_other_workers=True))
         info = client.gather([client.submit(group_info, f, pure=False) for f in self.groups])
-        self.n_rows = int(sum(r for r, _ in info))
-        self.total_weight = float(sum(w for _, w in info))
+        self.n_rows = int(sum(r for r, _, _ in info))
+        self.total_weight = float(sum(w for _, w, _ in info))
+        self.partition_rows = [int(r) for _, _, sizes in info for r in sizes]
         if self.n_rows == 0:
             raise ValueError("X has no rows")
         if not self.total_weight > 0:
@@ -232,12 +252,13 @@ class DaskObjective(Objective):
             self._decay = (lam, (self._mask * lam).astype(self.net.dtype))
         return self._decay[1]
 
-    def _map(self, fn, params):
+    def _map(self, fn, params, groups=None, *args):
         import asyncio
         import concurrent.futures
 
         try:
-            futures = [self.client.submit(fn, g, params, pure=False) for g in self.groups]
+            groups = self.groups if groups is None else groups
+            futures = [self.client.submit(fn, g, params, *args, pure=False) for g in groups]
             return self.client.gather(futures)
         except (OSError, TimeoutError, asyncio.TimeoutError, concurrent.futures.CancelledError,
                 asyncio.CancelledError) as exc:
@@ -260,6 +281,28 @@ class DaskObjective(Objective):
         np.multiply(g_sum, scale / M, out=grad, casting="same_kind")
         add_regularization_gradient(grad, self.net.params, self._decay_vector(), self.net.l1, self._mask,
                                     scale)
+        return J, grad
+
+    def loss_and_grad_on(self, parts, params, out=None, *, scale=1.0):
+        """``(J, scale * dJ/dparams)`` over the rows of partitions ``parts`` only (a minibatch of
+        whole partitions), or ``(None, None)`` when they weigh nothing; one round trip, to the
+        groups that hold them. Their weighted mean loss, plus the regularization added once."""
+        which = {int(k) for k in parts}
+        holders = [g for g in range(len(self.groups)) if any(self.bounds[g] <= k < self.bounds[g + 1] for k in which)]
+        p = self._at(params)
+        results = self._map(group_sums, p, [self.groups[g] for g in holders], which)
+        J_sum, g_sum, M = 0.0, np.zeros(self.net.n_params), 0.0
+        for J_g, g_g, w_g in results:  # a fixed order: the groups' own
+            J_sum += J_g
+            M += w_g
+            if g_g is not None:
+                g_sum += g_g
+        if not M > 0:
+            return None, None
+        J = J_sum / M + self.net.regularization()
+        grad = np.empty(self.net.n_params, dtype=self.net.dtype) if out is None else out
+        np.multiply(g_sum, scale / M, out=grad, casting="same_kind")
+        add_regularization_gradient(grad, self.net.params, self._decay_vector(), self.net.l1, self._mask, scale)
         return J, grad
 
     def loss(self, params):

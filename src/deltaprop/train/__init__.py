@@ -6,13 +6,14 @@ Imports the engine (:mod:`deltaprop.core`) and nothing above it: no files, no fa
 from . import metrics, optimizers, schedules
 from .callbacks import Callback, History, Run
 from .lbfgs import LBFGS
-from .loop import DivergenceError, Plan, finish_run, train
-from .objective import InProcess, Objective, OpenedData, register_source, source_for
+from .loop import MIN_REMOTE_BATCH, DivergenceError, Plan, finish_run, train
+from .objective import InProcess, Objective, OpenedData, PartitionedObjective, register_source, source_for
 from .optimizers import Optimizer, available_optimizers, get_optimizer
 from .schedules import Schedule, get_schedule
 from .state import Best, Pending, TrainingState, capture_state, restore_state
 
 __all__ = [
+    "MIN_REMOTE_BATCH",
     "Best",
     "Callback",
     "DivergenceError",
@@ -20,6 +21,7 @@ __all__ = [
     "InProcess",
     "LBFGS",
     "Objective",
+    "PartitionedObjective",
     "OpenedData",
     "Optimizer",
     "Pending",

@@ -26,12 +26,13 @@ from ..core.checks import as_rng, check_memory, is_sparse
 from . import metrics
 from .callbacks import Callback, History, Run
 from .lbfgs import LBFGS
-from .objective import InProcess, Objective, source_for
+from .objective import InProcess, Objective, PartitionedObjective, source_for
 from .optimizers import Optimizer, get_optimizer
 from .schedules import Schedule, get_schedule
 from .state import Best, Pending, TrainingState, capture_state, restore_state
 
 __all__ = [
+    "MIN_REMOTE_BATCH",
     "Callback",
     "DivergenceError",
     "History",
@@ -42,6 +43,11 @@ __all__ = [
     "restore_state",
     "train",
 ]
+
+
+MIN_REMOTE_BATCH = 10_000
+"""The smallest minibatch (rows) trained on data held on a cluster: every step is one round trip
+(10-40 ms of fixed cost measured on a local Dask cluster), which only pays for tens of thousands of rows."""
 
 
 class DivergenceError(FloatingPointError):
@@ -105,6 +111,7 @@ class Plan:
     validation: tuple | None  # (X, Y, w) checked, in memory
     val_objective: Objective | None
     batch_size: int
+    parts_per_step: int  # data on a cluster in minibatches: whole partitions per step (0 otherwise)
     shuffle: bool
     epochs: int
     early: int | None
@@ -148,10 +155,16 @@ def train(
         Sparse X (CSR, CSC or any other SciPy format, matrix or array) is trained on as it
         is, never densified: the first layer's products are sparse times dense, each
         minibatch gathers its rows, and the compiled SGD kernel is not used.
-        Data on a Dask cluster (``pip install "deltaprop[distributed]"``) is trained full batch
-        through :class:`deltaprop.distributed.DaskObjective`: J and its gradient are summed per
-        partition on the workers, equal to one process's up to rounding. ``validation`` then
-        takes dask collections too; minibatch steps, ``validation_split`` and metrics are refused.
+        Data on a Dask cluster (``pip install "deltaprop[distributed]"``) is trained through
+        :class:`deltaprop.distributed.DaskObjective`: J and its gradient are summed per
+        partition on the workers, equal to one process's up to rounding. Full batch by default
+        (``batch_size`` None or "auto"); with a first-order optimizer and ``batch_size`` of at
+        least :data:`MIN_REMOTE_BATCH` rows, synchronous large-batch minibatches: each step takes
+        the rows of k whole partitions, k = round(batch_size / mean rows per partition) (at
+        least 1), in an order drawn by ``seed``'s generator each epoch (``shuffle``; otherwise the
+        partitions' own order), one reduction per step, the optimizer's state on the driver. So
+        the batch size rounds to whole partitions. ``validation`` then takes dask collections
+        too; ``validation_split`` and metrics are refused.
     Y : array-like of shape (m, n_outputs), or a dask array, DataFrame or Series
     optimizer : str, Optimizer or LBFGS, default "adam"
         ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``, ``"adamw"``, ``"rprop"``,
@@ -238,7 +251,7 @@ def train(
             raise ValueError(f"callbacks must be deltaprop Callback instances, got {type(c).__name__}")
     if opener is not None:
         _check_remote_options(batch_size, validation_split, metric)
-        batch_size, metric = None, None
+        batch_size, metric = (None if batch_size == "auto" else batch_size), None
     metric_name, metric_fn = _resolve_metric(metric, net)
 
     state = _state_for(net, optimizer, learning_rate, schedule, seed, warm_start)
@@ -278,15 +291,24 @@ def train(
         history.best_epoch = None  # set again at the end if this call restores a best epoch
         m = objective.n_rows
         bs = m if batch_size is None else min(batch_size, m)
+        parts_per_step = 0
+        if X is None and bs < m:  # minibatches of whole partitions, on the cluster
+            if not isinstance(objective, PartitionedObjective):
+                raise ValueError(f"batch_size={batch_size}: this data source trains full batch only; use batch_size=None")
+            n_parts = len(objective.partition_rows)
+            parts_per_step = max(1, min(n_parts, round(bs * n_parts / m)))
+            if parts_per_step == n_parts:
+                bs, parts_per_step = m, 0
         if state.pending is not None and (state.pending.batch_size != bs or state.pending.m != m):
             raise ValueError(
                 f"the interrupted epoch ran with batch_size={state.pending.batch_size} on {state.pending.m} "
                 f"examples; resume it with the same data and batch size (got {bs} on {m})"
             )
         _check_training_memory(net, opt, bs, early_stopping is not None)
-        run = Run(net, history, epochs, math.ceil(m / bs))
-        plan = Plan(X, Y, w, objective, val, val_objective, bs, shuffle, epochs, early_stopping, max_time, metric_fn,
-                    callbacks, run)
+        steps = math.ceil(len(objective.partition_rows) / parts_per_step) if parts_per_step else math.ceil(m / bs)
+        run = Run(net, history, epochs, steps)
+        plan = Plan(X, Y, w, objective, val, val_objective, bs, parts_per_step, shuffle, epochs, early_stopping,
+                    max_time, metric_fn, callbacks, run)
         for c in callbacks:
             c.on_train_begin(run)
 
@@ -295,6 +317,8 @@ def train(
         with np.errstate(over="ignore", invalid="ignore"):
             if isinstance(opt, LBFGS):
                 _lbfgs(net, state, plan)
+            elif plan.parts_per_step:
+                _partition_epochs(net, state, plan)
             else:
                 _epochs(net, state, plan)
         for c in callbacks:
@@ -307,10 +331,12 @@ def train(
 
 def _check_remote_options(batch_size, validation_split, metric) -> None:
     """The options that need the data in this process, refused for data held on a cluster."""
-    if batch_size not in ("auto", None):
+    if batch_size not in ("auto", None) and not (isinstance(batch_size, numbers.Integral) and not isinstance(batch_size, bool)
+                                                 and batch_size >= MIN_REMOTE_BATCH):
         raise ValueError(
-            f"batch_size={batch_size!r}: data on a Dask cluster is trained full batch (one reduction per step); "
-            "use batch_size=None with 'lbfgs', 'rprop' or 'gd'"
+            f"batch_size={batch_size!r} is too small for data on a Dask cluster: every step is one round trip to the "
+            f"workers (10-40 ms), so minibatches there take at least {MIN_REMOTE_BATCH} rows (whole partitions); "
+            "or use batch_size=None (full batch) with 'lbfgs', 'rprop' or 'gd'"
         )
     if validation_split is not None:
         raise ValueError("validation_split needs the data in memory; for data on a Dask cluster pass "
@@ -548,6 +574,73 @@ def _epochs(net, state: TrainingState, plan: Plan):
         state.epoch = epoch
         cost = total / (end if out_of_time else m)
         if _end_of_epoch(net, state, plan, cost, lr, t0):
+            break
+        if out_of_time:
+            history.stopped = "max_time"
+            break
+    else:
+        history.stopped = "epochs"
+    _restore_best(net, history, state.best, plan.early)
+
+
+def _partition_epochs(net, state: TrainingState, plan: Plan):
+    """Synchronous large-batch minibatches on data held in partitions (a Dask cluster): each step
+    is J and its gradient over ``plan.parts_per_step`` whole partitions, one round trip; the
+    update runs here, on the driver, with the optimizer's state."""
+    opt, rng, history, run = state.optimizer, state.rng, state.history, plan.run
+    objective, k = plan.objective, plan.parts_per_step
+    rows = np.asarray(objective.partition_rows)
+    n_parts, m = rows.size, plan.objective.n_rows
+    params = net.params
+    grad = np.empty(net.n_params, dtype=net.dtype)
+    snapshot = np.empty_like(params)
+    batch_hooks = [c for c in plan.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
+    fold = opt.folds_learning_rate
+    t_start = time.perf_counter()
+    step = 0
+    for _ in range(plan.epochs):
+        t0 = time.perf_counter()
+        epoch = state.epoch + 1
+        pending, state.pending = state.pending, None
+        if pending is None:  # a fresh epoch: the partitions' order, drawn by the run's generator
+            lr = state.schedule.rate(state.epoch, opt.learning_rate)
+            order = rng.permutation(n_parts) if plan.shuffle else np.arange(n_parts)
+            first, total = 0, 0.0
+        else:
+            lr, order, first, total = pending.lr, pending.order, pending.step, pending.total
+        for c in plan.callbacks:
+            c.on_epoch_begin(run, epoch)
+        snapshot[...] = params
+        out_of_time = False
+        seen = int(rows[order[:first * k]].sum())
+        for step, start in enumerate(range(first * k, n_parts, k), start=first + 1):
+            chosen = order[start:start + k]
+            J, _ = objective.loss_and_grad_on(chosen, params, grad, scale=lr if fold else 1.0)
+            n_b = int(rows[chosen].sum())
+            seen += n_b
+            if J is not None:  # None: the chosen rows all weigh zero and carry no gradient
+                if not math.isfinite(J):
+                    raise _diverged(net, epoch, step, J, lr, snapshot)
+                if fold:
+                    opt.step_scaled(params, grad)
+                else:
+                    opt.step(params, grad, lr)
+                total += J * n_b
+                for c in batch_hooks:
+                    c.on_batch_end(run, epoch, step, J)
+            if run.stop_training and start + k < n_parts:
+                state.pending = Pending(lr, order, step, total, plan.batch_size, m)
+                history.stopped = "interrupted"
+                break
+            if plan.max_time is not None and time.perf_counter() - t_start > plan.max_time:
+                out_of_time = True
+                break
+        if state.pending is not None:
+            break
+        if not np.isfinite(params).all():
+            raise _diverged(net, epoch, step, "non-finite (the parameters overflowed)", lr, snapshot)
+        state.epoch = epoch
+        if _end_of_epoch(net, state, plan, total / (seen if out_of_time else m), lr, t0):
             break
         if out_of_time:
             history.stopped = "max_time"

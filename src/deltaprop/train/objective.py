@@ -17,7 +17,7 @@ import numpy as np
 
 from ..core import Network
 
-__all__ = ["Objective", "InProcess", "OpenedData", "register_source", "source_for"]
+__all__ = ["Objective", "InProcess", "OpenedData", "PartitionedObjective", "register_source", "source_for"]
 
 
 class Objective(abc.ABC):
@@ -38,6 +38,28 @@ class Objective(abc.ABC):
     @abc.abstractmethod
     def loss(self, params: np.ndarray) -> float:
         """J at ``params``."""
+
+
+class PartitionedObjective(Objective):
+    """An objective over data split into partitions that can also answer for a few of them.
+
+    Synchronous large-batch minibatch training on data held elsewhere (a Dask cluster) takes
+    each minibatch as a set of whole partitions: J and its gradient over those partitions'
+    rows only, in one round trip.
+
+    Attributes
+    ----------
+    partition_rows : list of int
+        Examples per partition, in the data's order (empty partitions included).
+    """
+
+    partition_rows: list
+
+    @abc.abstractmethod
+    def loss_and_grad_on(self, parts, params: np.ndarray, out: np.ndarray | None = None, *, scale: float = 1.0):
+        """``(J, scale * dJ/dparams)`` over the rows of partitions ``parts`` (indices into
+        ``partition_rows``): their weighted mean loss plus the regularization, as a minibatch of
+        exactly those rows gives it in one process. ``(None, None)`` when those rows weigh nothing."""
 
 
 class InProcess(Objective):

@@ -419,7 +419,8 @@ def test_cli_refuses_what_the_cluster_path_cannot_do(tmp_path, capsys):
     f = str(tmp_path / "a.parquet")
     cases = [
         (["--optimizer", "adam"], "--scheduler trains full batch"),
-        (["--checkpoint-dir", str(tmp_path / "ck")], "--checkpoint-dir is not available with --scheduler"),
+        (["--plot", str(tmp_path / "p.png")], "--plot is not available with --scheduler"),
+        (["--optimizer", "adam", "--batch-size", "5000"], "or in minibatches of at least 10000 rows"),
         (["--scheduler", "local:0"], "scheduler 'local:0'"),
     ]
     for extra, message in cases:
@@ -428,6 +429,71 @@ def test_cli_refuses_what_the_cluster_path_cannot_do(tmp_path, capsys):
         assert message in capsys.readouterr().err
     assert main(["train", f, f, "--target", "species"]) == 2
     assert "several need --scheduler" in capsys.readouterr().err
+
+
+def test_holdout_draws_the_same_rows_per_partition_from_the_seed(client):
+    """Each partition's rows are held out by its own generator seeded with (seed, partition): disjoint, complete,
+    the same for X and Y and on every call; another seed, other rows."""
+    pd = pytest.importorskip("pandas")
+    from deltaprop.distributed import holdout
+
+    frame = pd.DataFrame({"a": np.arange(1000.0), "b": np.arange(1000.0) * 2})
+    X = dd.from_pandas(frame, npartitions=4)
+    Y = dd.from_pandas(frame[["a"]].rename(columns={"a": "y"}), npartitions=4)
+    (Xt, Yt), (Xv, Yv) = holdout(X, Y, 0.2, seed=5)
+    xt, xv = Xt.compute(), Xv.compute()
+    assert sorted(xt["a"].tolist() + xv["a"].tolist()) == list(range(1000))
+    assert np.array_equal(Yv.compute()["y"], xv["a"]) and np.array_equal(Yt.compute()["y"], xt["a"])
+    assert 150 < len(xv) < 250  # a fifth in expectation
+    again = holdout(X, Y, 0.2, seed=5)[1][0].compute()
+    other = holdout(X, Y, 0.2, seed=6)[1][0].compute()
+    assert np.array_equal(again["a"], xv["a"]) and not np.array_equal(other["a"], xv["a"])
+    with pytest.raises(ValueError, match="validation split must be a fraction in"):
+        holdout(X, Y, 1.5, seed=5)
+
+
+def test_cli_validation_split_and_early_stopping_on_the_cluster(tmp_path, capsys):
+    """--validation-split holds out rows of every partition; the validation J is in the history and the model file."""
+    from deltaprop.cli import main
+
+    frame = penguin_like(m=600, seed=4)
+    frame.to_parquet(tmp_path / "t.parquet", row_group_size=150)
+    out = tmp_path / "m.safetensors"
+    code = main(["train", str(tmp_path / "t.parquet"), "--target", "species", "--impute", "mean", "--hidden", "6",
+                 "--epochs", "40", "--validation-split", "0.25", "--early-stopping", "3", "--seed", "1",
+                 "--scheduler", "local:2", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "about 150 rows (0.25 of each partition, drawn with seed 1) held out for validation" in err
+    model = dp.load(out)
+    vals = model.history["val_cost"]
+    assert len(vals) >= 1 and all(v is not None and np.isfinite(v) for v in vals)
+    assert model.settings["validation_split"] == 0.25 and model.settings["early_stopping"] == 3
+    assert model.metrics["val_cost"] == min(vals) or model.history.stopped != "early_stopping"
+
+
+def test_cli_checkpoints_and_resume_on_the_cluster(tmp_path, capsys):
+    """--checkpoint-dir after every iteration, --resume from the newest: Rprop's state is all on the driver, so
+    6 iterations then 4 more equal 10 at once; a different run in the same directory is refused."""
+    from deltaprop.cli import main
+
+    frame = penguin_like(m=400, seed=3)
+    frame.to_parquet(tmp_path / "t.parquet", row_group_size=100)
+    base = ["train", str(tmp_path / "t.parquet"), "--target", "species", "--impute", "mean", "--hidden", "5",
+            "--optimizer", "rprop", "--validation-split", "0.2", "--early-stopping", "0", "--seed", "2",
+            "--scheduler", "local:2", "--quiet"]
+    assert main(base + ["--epochs", "10", "--out", str(tmp_path / "whole.safetensors")]) == 0
+    ck = str(tmp_path / "ck")
+    assert main(base + ["--epochs", "6", "--checkpoint-dir", ck]) == 0
+    assert main(base + ["--epochs", "10", "--checkpoint-dir", ck, "--resume",
+                        "--out", str(tmp_path / "resumed.safetensors")]) == 0
+    whole, resumed = dp.load(tmp_path / "whole.safetensors"), dp.load(tmp_path / "resumed.safetensors")
+    assert len(resumed.history) == 10
+    assert rel(resumed.network.params, whole.network.params) < 1e-12
+    assert rel(resumed.history["val_cost"], whole.history["val_cost"]) < 1e-12
+    capsys.readouterr()
+    assert main(base[:-1] + ["--epochs", "10", "--hidden", "7", "--checkpoint-dir", ck, "--resume"]) != 0
+    assert "was made by a different run (hidden: [5] then, [7] now)" in capsys.readouterr().err
 
 
 # --- faults ----------------------------------------------------------------------------------------

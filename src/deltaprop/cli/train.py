@@ -40,13 +40,13 @@ def cmd_train(args) -> int:
         check_flags(args, get_optimizer(args.optimizer))
         if not files:
             raise UsageError("--scheduler needs DATA: Parquet or CSV files")
-        _prepare_outputs(args)
-        return train_on_cluster(args, files, hidden, acts, say)
     _prepare_outputs(args)
     with contextlib.ExitStack() as stack:
         if args.checkpoint_dir:  # one run per checkpoint directory, for the whole run
             stack.enter_context(CheckpointLock(args.checkpoint_dir))
             _claim_checkpoints(args, say)
+        if args.scheduler:
+            return train_on_cluster(args, files, hidden, acts, say, resumed=_resumed_network)
         return _run(args, hidden, acts, batch_size, err, say)
 
 

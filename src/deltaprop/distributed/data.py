@@ -27,7 +27,7 @@ from ..model import Model, Scaler
 from ..preprocess import Column, Columns, as_table, is_number_column
 from ..train import History
 
-__all__ = ["ClusterTable", "read", "partition_stats", "merge_stats"]
+__all__ = ["ClusterTable", "holdout", "read", "partition_stats", "merge_stats"]
 
 MAX_CLASSES = 1000  # distinct target values kept per partition: beyond this a target is not a set of classes
 
@@ -399,3 +399,50 @@ def decide(s: dict, names: list, target: str, *, impute: str, max_categories: in
             target_scaler = Scaler(np.array([mean]), np.array([std if informative else 1.0]))
     scaler = Scaler(np.array(means), np.array(stds)) if scale else None
     return Columns(tuple(cols)), scaler, target_scaler, classes, task, decisions
+
+
+def held_out(n_rows: int, fraction: float, seed: int, number: int) -> np.ndarray:
+    """Which of partition ``number``'s ``n_rows`` rows are held out: a draw of its own generator,
+    seeded by ``(seed, number)``, so the same rows on every worker, every read and every resume."""
+    return np.random.default_rng([int(seed), int(number)]).random(n_rows) < fraction
+
+
+def take_rows(frame, fraction: float, seed: int, number: int, held: bool):
+    """Runs on a worker: partition ``number``'s held-out rows (``held``) or the others."""
+    mask = held_out(len(frame), fraction, seed, number)
+    return frame[mask if held else ~mask]
+
+
+def holdout(X, Y, fraction: float, *, seed: int) -> tuple[tuple, tuple]:
+    """Split dask DataFrames X and Y by rows into training and validation parts, partition by partition.
+
+    Each row of partition k is held out with probability ``fraction``, drawn by a generator seeded
+    with ``(seed, k)`` on the worker that reads the partition: nothing passes through the driver,
+    and the same seed holds out the same rows in every run (a resumed one included). So the
+    validation share is ``fraction`` in expectation, not exactly.
+
+    Parameters
+    ----------
+    X : dask DataFrame of shape (n_rows, n_inputs)
+    Y : dask DataFrame of shape (n_rows, n_outputs), split into the same partitions as X
+    fraction : float in (0, 1)
+    seed : int >= 0
+
+    Returns
+    -------
+    (X_train, Y_train), (X_val, Y_val) : dask DataFrames
+    """
+    import dask
+    import dask.dataframe as dd
+
+    if not (isinstance(fraction, float | int) and 0 < fraction < 1):
+        raise ValueError(f"validation split must be a fraction in (0, 1), got {fraction!r}")
+    xs, ys = X.to_delayed(), Y.to_delayed()
+    if len(xs) != len(ys):
+        raise ValueError(f"Y has {len(ys)} partitions but X has {len(xs)}; split them alike")
+
+    def side(parts, like, held):
+        pieces = [dask.delayed(take_rows)(p, fraction, seed, k, held) for k, p in enumerate(parts)]
+        return dd.from_delayed(pieces, meta=dict(like.dtypes), verify_meta=False)
+
+    return (side(xs, X, False), side(ys, Y, False)), (side(xs, X, True), side(ys, Y, True))

@@ -276,6 +276,29 @@ def test_minibatch_partitions_come_in_the_seeded_generators_order(client):
     assert h2["cost"] == h["cost"] and np.array_equal(again.params, net.params)
 
 
+def test_minibatch_skips_a_weightless_partition_and_resumes_an_interrupted_epoch(client):
+    """A step whose partition weighs nothing takes no step (as one process skips such a minibatch); a run stopped
+    between two steps and called again finishes the epoch exactly as it would have gone."""
+    net, X, Y = blocks_problem()
+    w = np.random.default_rng(1).uniform(0.5, 1.5, size=X.shape[0])
+    w[10_000:20_000] = 0.0  # the second partition
+    ref = net.copy()
+    kw = dict(optimizer="adam", learning_rate=0.01, batch_size=10_000, epochs=2, seed=4, metric=None)
+    dp.train(ref, X, Y, sample_weight=w, shuffle=False, **kw)
+
+    class StopAt(dp.Callback):
+        def on_batch_end(self, run, epoch, step, J):
+            if (epoch, step) == (1, 3):
+                run.interrupt()
+
+    Xd, Yd = dask_pair(X, Y, chunks=10_000)
+    wd = da.from_array(w, chunks=10_000)
+    h = dp.train(net, Xd, Yd, sample_weight=wd, shuffle=False, client=client, callbacks=[StopAt()], **kw)
+    assert h.stopped == "interrupted" and net.training_state.pending.step == 3
+    h = dp.train(net, Xd, Yd, sample_weight=wd, shuffle=False, client=client, **kw)
+    assert len(h["cost"]) == 2 and rel(net.params, ref.params) < 1e-12
+
+
 def test_minibatch_batch_size_rounds_to_whole_partitions(client):
     """batch_size 14000 on partitions of 5000 rows: 3 partitions a step (round(2.8)), so 4 steps over 10 partitions;
     a batch as large as the data is the full batch."""

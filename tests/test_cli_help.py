@@ -448,3 +448,15 @@ def test_the_command_line_keeps_plain_sgd_on_its_compiled_epoch(monkeypatch, tmp
 
     dp.train(net, X, Y, optimizer="sgd", batch_size=8, epochs=1, callbacks=[EveryBatch()], metric=None)
     assert len(calls) == 2
+
+
+def test_gd_is_batch_gradient_descent_from_the_command_line(tmp_path):
+    """--optimizer gd means UFLDL's batch gradient descent: the full batch unless --batch-size says otherwise."""
+    import deltaprop as dp
+
+    out = tmp_path / "m.safetensors"
+    assert main(["train", "--dataset", "xor", "--optimizer", "gd", "--epochs", "3", "--out", str(out), "--quiet"]) == 0
+    assert dp.load(out).settings["batch_size"] == 0
+    assert main(["train", "--dataset", "xor", "--optimizer", "gd", "--batch-size", "2", "--epochs", "3", "--out",
+                 str(out), "--quiet"]) == 0
+    assert dp.load(out).settings["batch_size"] == 2

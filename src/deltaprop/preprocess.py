@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Column", "Columns", "IMPUTE", "as_table", "is_number_column"]
+__all__ = ["Column", "Columns", "IMPUTE", "as_table", "is_number_column", "text_values"]
 
 IMPUTE = ("none", "mean", "median", "most-frequent")
 
@@ -219,7 +219,7 @@ class Columns:
                 return int(row_numbers[i]) if row_numbers is not None else int(i) + 1
 
             if not is_number_column(values):
-                text = _text_values(values)
+                text = text_values(values)
                 numbers = [None if v is None else _as_float(v) for v in text]
                 if all(v is None or x is not None for v, x in zip(text, numbers)) and any(x is not None for x in numbers):
                     values = np.array([np.nan if x is None else x for x in numbers], dtype=np.float64)  # numbers as text
@@ -250,7 +250,7 @@ class Columns:
                     decisions.append(f"column {name!r}: one value in every row; it informs nothing (kept, scaled to 0)")
                 cols.append(Column(name, "number", fill))
                 continue
-            text = _text_values(values)
+            text = text_values(values)
             present = [v for v in text if v is not None]
             if not present:
                 raise ValueError(f"{where}column {name!r}: every value is missing; leave it out (--ignore {name})")
@@ -310,7 +310,7 @@ class Columns:
             values = np.asarray(table[col.name])
             if col.kind == "number":
                 if not is_number_column(values):
-                    text = _text_values(values)
+                    text = text_values(values)
                     for i, v in enumerate(text):
                         if v is not None and _as_float(v) is None:
                             raise ValueError(f"{source}: row {row(i)}, column {col.name!r}: {v!r} is not a number")
@@ -329,7 +329,7 @@ class Columns:
                 X[:, j] = x
                 j += 1
                 continue
-            text = _text_values(values)
+            text = text_values(values)
             index = {c: k for k, c in enumerate(col.categories)}
             unseen = {}
             for i, v in enumerate(text):
@@ -359,8 +359,9 @@ def _statistic(x: np.ndarray, how: str) -> float:
     return float(vals[np.argmax(counts)])  # the smallest of the most frequent values
 
 
-def _text_values(values: np.ndarray) -> list:
-    """Cells as text, None where missing; booleans as "true"/"false"."""
+def text_values(values: np.ndarray) -> list:
+    """A column's cells as text: None where missing (None, NaN, pandas' NA), booleans as "true"/"false",
+    anything else as ``str``; what one-hot encoding compares against its categories."""
     out = []
     for v in np.asarray(values, dtype=object).tolist():
         if _is_missing(v):

@@ -64,8 +64,9 @@ def train_flags(args) -> tuple[list, list, int | None]:
     refuse_train_conflicts(args, optimizer)
     if args.lr is None and optimizer.name in CLI_LEARNING_RATES:
         args.lr = CLI_LEARNING_RATES[optimizer.name]
-    if args.batch_size is None:
-        args.batch_size = 0 if optimizer.full_batch else DEFAULT_BATCH_SIZE
+    if args.batch_size is None:  # "gd" is UFLDL's batch gradient descent: plain SGD on the full batch
+        full = optimizer.full_batch or args.optimizer.strip().lower() == "gd"
+        args.batch_size = 0 if full else DEFAULT_BATCH_SIZE
     if args.early_stopping is None:
         args.early_stopping = DEFAULT_PATIENCE
     if len(acts) == 1:

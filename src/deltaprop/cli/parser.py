@@ -138,8 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cost", choices=["cross-entropy", "squared"],
                    help="default: cross-entropy for labels, squared for real values")
     p.add_argument("--optimizer",
-                   help="sgd, momentum, nesterov, adam, adamw; or the full-batch methods rprop, lbfgs "
-                        "(default: adam; lbfgs with --scheduler)")
+                   help="sgd, momentum, nesterov, adam, adamw; gd (UFLDL's batch gradient descent: sgd on the "
+                        "full batch); or the full-batch methods rprop, lbfgs (default: adam; lbfgs with --scheduler)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="train on a Dask cluster: local:N (an embedded cluster "
                    "of N worker processes) or tcp://HOST:PORT (a running `dask scheduler`); needs "
                    "deltaprop[distributed] (default: none, in memory)")
@@ -147,8 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="learning rate eta (default: 0.003 for adam and adamw; 0.1 for sgd, momentum and nesterov; "
                         "0.01 for rprop, its initial step; lbfgs takes none)")
     p.add_argument("--batch-size", type=int, metavar="N",
-                   help="examples per step; 0 for the full batch (default: 32, or the full batch for rprop and "
-                        "lbfgs, which take no other)")
+                   help="examples per step; 0 for the full batch (default: 32, or the full batch for gd, rprop and "
+                        "lbfgs)")
     p.add_argument("--epochs", type=positive_int, default=50, metavar="N", help="at most this many epochs")
     p.add_argument("--weight-decay", type=nonneg_float, default=1e-4, metavar="LAMBDA",
                    help="lambda of the (lambda/2) sum W^2 term of the cost")

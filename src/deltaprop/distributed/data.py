@@ -24,25 +24,12 @@ import numpy as np
 
 from ..core import Network
 from ..model import Model, Scaler
-from ..preprocess import Column, Columns, as_table, is_number_column
+from ..preprocess import Column, Columns, as_table, is_number_column, text_values
 from ..train import History
 
 __all__ = ["ClusterTable", "holdout", "read", "partition_stats", "merge_stats"]
 
 MAX_CLASSES = 1000  # distinct target values kept per partition: beyond this a target is not a set of classes
-
-
-def cells(values: np.ndarray) -> list:
-    """Text cells, None where missing; booleans as "true"/"false" (as preprocess encodes them)."""
-    out = []
-    for v in np.asarray(values, dtype=object).tolist():
-        if v is None or (isinstance(v, float) and math.isnan(v)) or type(v).__name__ == "NAType":
-            out.append(None)
-        elif isinstance(v, (bool, np.bool_)):
-            out.append("true" if v else "false")
-        else:
-            out.append(str(v))
-    return out
 
 
 def moments(x: np.ndarray) -> list:
@@ -83,7 +70,7 @@ def column_stats(values: np.ndarray, *, counts: bool, cap: int) -> dict:
             s["counts"] = dict(zip(vals.tolist()[:cap], k.tolist()[:cap])) if vals.size <= cap else None
             s["whole"] = bool(np.all(present == np.round(present)))
         return s
-    text = cells(values)
+    text = text_values(values)
     c = {}
     for v in text:
         if v is not None:
@@ -141,7 +128,7 @@ def encode_targets(frame, target: str, classes: list | None, target_scaler: Scal
 
     y = as_table(frame[[target]])[target]
     if classes is not None:
-        values = np.asarray(cells(y), dtype=object) if not is_number_column(y) else y
+        values = np.asarray(text_values(y), dtype=object) if not is_number_column(y) else y
         Y = encode_labels(values, classes)[0]
         names = [f"{target}={c}" for c in classes]
     else:

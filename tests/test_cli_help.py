@@ -111,7 +111,7 @@ def test_every_flag_says_its_default():
         checked += 1
     assert checked > 60
     text = " ".join(build_parser().commands["train"].format_help().split())
-    assert "(default: 50)" in text and "(default: 32, or the full batch for rprop and lbfgs" in text
+    assert "(default: 50)" in text and "(default: 32, or the full batch for gd, rprop and" in text
 
 
 # --- 3, 4. early stopping 0, and flags that contradict each other ---------------------------------------

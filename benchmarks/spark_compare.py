@@ -4,7 +4,8 @@ MultilayerPerceptronClassifier on the same data and network (issue 15).
     python benchmarks/spark_compare.py [--rows 200000,800000] [--spark-python PATH]
 
 Data: ``rows`` x 100 float64 features and 10 classes (a random teacher's argmax, seed 0), written
-once as Parquet into benchmarks/.cache/. Network: 100-64-10, sigmoid hidden, softmax output with
+once as a directory of 8 Parquet files into benchmarks/.cache/ (Dask makes one partition per
+file). Network: 100-64-10, sigmoid hidden, softmax output with
 cross-entropy (Spark's MLP has only sigmoid hidden layers), no weight decay (Spark's MLP has
 none). Each implementation runs alone, in its own fresh process, at its documented defaults
 otherwise:
@@ -59,10 +60,11 @@ import deltaprop as dp
 path, mode = sys.argv[1], sys.argv[2]
 net = dp.Network.layered([100, 64, 10], hidden="sigmoid", output="softmax", cost="cross_entropy", seed=0)
 if mode == "single":
+    import glob
     from deltaprop.io.data import read_table
-    t = read_table(path)
-    X = np.column_stack([t.columns[f"x{i}"] for i in range(100)])
-    Y = np.eye(10)[t.columns["y"].astype(int)]
+    parts = [read_table(p) for p in sorted(glob.glob(path + "/*.parquet"))]
+    X = np.vstack([np.column_stack([t.columns[f"x{i}"] for i in range(100)]) for t in parts])
+    Y = np.eye(10)[np.concatenate([t.columns["y"] for t in parts]).astype(int)]
     s = time.perf_counter()
     h = dp.train(net, X, Y, optimizer="lbfgs", epochs=30, metric=None)
 else:
@@ -80,7 +82,7 @@ print(json.dumps({"seconds": seconds, "iterations": len(h)}))
 
 
 def make(rows: int) -> str:
-    path = os.path.join(HERE, ".cache", f"spark_{rows}.parquet")
+    path = os.path.join(HERE, ".cache", f"spark_{rows}")
     if not os.path.exists(path):
         import numpy as np
         import pyarrow as pa
@@ -92,7 +94,10 @@ def make(rows: int) -> str:
         W = rng.normal(size=(100, 10))
         y = np.argmax(X @ W + rng.normal(size=(rows, 10)), axis=1)
         table = pa.table({**{f"x{i}": X[:, i] for i in range(100)}, "y": y.astype(np.float64)})
-        pq.write_table(table, path + ".tmp", row_group_size=max(1, rows // 8))
+        os.makedirs(path + ".tmp", exist_ok=True)  # 8 files: Dask reads one partition per file
+        for k in range(8):
+            lo, hi = k * rows // 8, (k + 1) * rows // 8
+            pq.write_table(table.slice(lo, hi - lo), os.path.join(path + ".tmp", f"part-{k}.parquet"))
         os.replace(path + ".tmp", path)
     return path
 

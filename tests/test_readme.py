@@ -64,3 +64,19 @@ def test_readme_real_table_session_runs_and_prints_what_it_shows(tmp_path, monke
     for argv in lines[1:]:
         assert main(argv[1:]) == 0, argv
     assert len((tmp_path / "species.csv").read_text().splitlines()) == 1 + 344
+
+
+def test_readme_dask_command_trains_on_the_shipped_parquet_files(tmp_path, monkeypatch, capsys):
+    """The Dask section's first command, as written: an embedded cluster of two worker processes."""
+    pytest.importorskip("distributed")
+    import deltaprop as dp
+    from deltaprop.cli import main
+
+    block = README[README.index("## On a Dask cluster"):]
+    line = re.search(r"```bash\n(deltaprop train [^\n]*)\n```", block).group(1)
+    assert "--scheduler local:2" in line
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    monkeypatch.chdir(tmp_path)
+    assert main(line.split()[1:] + ["--quiet"]) == 0
+    model = dp.load(tmp_path / "penguins.safetensors")
+    assert model.classes == ["Adelie", "Chinstrap", "Gentoo"] and model.columns.names[0] == "island"

@@ -5,6 +5,8 @@ The clusters are small (2 workers x 1 thread) so that the tests run on a shared 
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -435,6 +437,32 @@ def test_cli_trains_on_parquet_files_with_a_local_cluster(tmp_path, capsys):
     assert main(["predict", str(out), str(tmp_path / "all.csv"), "--out", str(tmp_path / "p.csv")]) == 0
 
 
+def test_cli_cluster_path_plots_logs_and_guards_every_input(tmp_path, capsys):
+    """--plot and --log-jsonl work on the cluster as in memory; an output that is one of the files a
+    glob or a folder names is refused before any work."""
+    import json
+
+    from deltaprop.cli import main
+
+    pytest.importorskip("matplotlib")
+    os.makedirs(tmp_path / "data")
+    penguin_like().iloc[:200].to_parquet(tmp_path / "data" / "a.parquet")
+    penguin_like().iloc[200:].to_parquet(tmp_path / "data" / "b.parquet")
+    log, plot = tmp_path / "run.jsonl", tmp_path / "curve.png"
+    code = main(["train", str(tmp_path / "data"), "--target", "species", "--impute", "mean", "--hidden", "4",
+                 "--epochs", "5", "--scheduler", "local:2", "--out", str(tmp_path / "m.safetensors"),
+                 "--plot", str(plot), "--log-jsonl", str(log), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    lines = [json.loads(x) for x in log.read_text().splitlines()]
+    assert lines[-1]["event"] == "summary" and sum(1 for x in lines if x["event"] == "epoch") >= 1
+    assert plot.stat().st_size > 1000
+    for target in (str(tmp_path / "data" / "b.parquet"),):
+        for argv in (["train", str(tmp_path / "data")], ["train", str(tmp_path / "data" / "*.parquet")]):
+            assert main(argv + ["--target", "species", "--scheduler", "local:2", "--out", target]) != 0
+            assert "refusing to overwrite" in capsys.readouterr().err
+    assert (tmp_path / "data" / "b.parquet").stat().st_size > 0
+
+
 def test_cli_refuses_what_the_cluster_path_cannot_do(tmp_path, capsys):
     from deltaprop.cli import main
 
@@ -442,7 +470,8 @@ def test_cli_refuses_what_the_cluster_path_cannot_do(tmp_path, capsys):
     f = str(tmp_path / "a.parquet")
     cases = [
         (["--optimizer", "adam"], "--scheduler trains full batch"),
-        (["--plot", str(tmp_path / "p.png")], "--plot is not available with --scheduler"),
+        (["--optimizer", "gd", "--schedule", "step"], "--schedule is not available with --scheduler"),
+        (["--out", f], "is the input DATA"),  # an output never replaces a file the cluster reads
         (["--optimizer", "adam", "--batch-size", "5000"], "or in minibatches of at least 10000 rows"),
         (["--scheduler", "local:0"], "scheduler 'local:0'"),
     ]

@@ -18,17 +18,31 @@ from typing import Callable
 
 from ..core import Network
 from ..io import save
-from ..io.logs import Checkpointer
+from ..io.logs import Checkpointer, JsonlLog
 from ..train import MIN_REMOTE_BATCH, finish_run
 from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UsageError, fmt
-from .progress import ProgressBar, StopOnSignal
+from .progress import StopOnSignal, progress_for
 
 MIN_VALIDATION_ROWS = 50  # below this, early stopping on the validation cost is left off (as in memory)
 
 NOT_YET = {  # flags of in-memory training that the cluster path does not take (yet), and their defaults
-    "--plot": ("plot", None), "--log-jsonl": ("log_jsonl", None), "--schedule": ("schedule", None),
-    "--drop-missing": ("drop_missing", False), "--dataset": ("dataset", None),
+    "--schedule": ("schedule", None), "--drop-missing": ("drop_missing", False), "--dataset": ("dataset", None),
 }
+
+
+def input_files(paths: list) -> list:
+    """The files a list of DATA arguments names: globs expanded, folders walked (what the workers will read)."""
+    import glob
+    import os
+
+    found = []
+    for p in paths:
+        for q in (sorted(glob.glob(p)) if any(ch in p for ch in "*?[") else [p]):
+            if os.path.isdir(q):
+                found += [os.path.join(root, f) for root, _, names in os.walk(q) for f in sorted(names)]
+            else:
+                found.append(q)
+    return found
 
 
 def check_flags(args, optimizer) -> None:
@@ -100,7 +114,9 @@ def train_on_cluster(args, files: list, hidden: list, acts: list, say, *,
         state = net.training_state
         done = state.epoch if state else 0
         stopper = StopOnSignal()
-        callbacks = ([] if args.quiet else [ProgressBar(_stderr(), None)]) + [c for c in (checkpointer,) if c] + [stopper]
+        log = JsonlLog(args.log_jsonl) if args.log_jsonl else None
+        callbacks = (([] if args.quiet else [progress_for(_stderr(), None)]) + [c for c in (checkpointer, log) if c]
+                     + [stopper])
         if state is not None and state.pending is not None and args.epochs <= done:
             raise UsageError(f"--epochs {args.epochs}: the checkpoint has {done} epochs done and epoch {done + 1} "
                              f"half done; ask for at least {done + 1}")
@@ -123,6 +139,8 @@ def train_on_cluster(args, files: list, hidden: list, acts: list, say, *,
                                 "and --resume")
             else:
                 _stderr().print(f"{what}; nothing saved (with --checkpoint-dir DIR a run can be resumed)")
+            if log:
+                log.close()
             return EXIT_TERMINATED if stopper.received is not None and "SIGTERM" in what else EXIT_INTERRUPTED
         model.history = history
     finally:
@@ -133,6 +151,13 @@ def train_on_cluster(args, files: list, hidden: list, acts: list, say, *,
                      "val_cost": kept["val_cost"], "best_epoch": history.best_epoch}
     if args.out:
         save(model, args.out)
+    if args.plot:
+        from ..plot import plot_history
+
+        plot_history(history, args.plot, title=f"{data.source}: {'-'.join(map(str, model.network.activations))}")
+    if log:
+        log.write({"event": "summary", **model.metrics})
+        log.close()
     val = "" if kept["val_cost"] is None else f", validation J {fmt(kept['val_cost'])}"
     best = "" if history.best_epoch is None else f" (best epoch {history.best_epoch}, restored)"
     say(f"trained {len(history)} iterations in {seconds:.1f} s; final J {fmt(kept['cost'])}{val}{best}"

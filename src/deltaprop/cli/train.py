@@ -17,7 +17,7 @@ from ..plot import plot_history, require_matplotlib
 from ..train import finish_run, train
 from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UsageError, console, guard_outputs, safe_text
 from .data import encode_columns, load_training_data
-from .distributed import check_flags, train_on_cluster
+from .distributed import check_flags, input_files, train_on_cluster
 from .flags import train_flags
 from .progress import StopOnSignal, progress_for, summary_table
 
@@ -40,6 +40,9 @@ def cmd_train(args) -> int:
         check_flags(args, get_optimizer(args.optimizer))
         if not files:
             raise UsageError("--scheduler needs DATA: Parquet or CSV files")
+        # every file the cluster will read is an input no output may replace (a glob or a folder: each file in it)
+        guard_outputs({"--out": args.out, "--plot": args.plot, "--log-jsonl": args.log_jsonl},
+                      {f"DATA {path}": path for path in input_files(files)})
     _prepare_outputs(args)
     with contextlib.ExitStack() as stack:
         if args.checkpoint_dir:  # one run per checkpoint directory, for the whole run

@@ -548,6 +548,40 @@ def test_cli_checkpoints_and_resume_on_the_cluster(tmp_path, capsys):
     assert "was made by a different run (hidden: [5] then, [7] now)" in capsys.readouterr().err
 
 
+def test_ctrl_c_on_the_cluster_saves_and_resume_finishes_exactly(tmp_path, capsys, monkeypatch):
+    """A real SIGINT to the driver while the checkpoint of iteration 4 is written: the run stops there
+    with exit 130 and its state saved; --resume finishes it, equal to an uninterrupted run (Rprop)."""
+    import signal
+
+    from deltaprop.cli import main
+    from deltaprop.io.logs import Checkpointer
+
+    frame = penguin_like(m=400, seed=4)
+    frame.to_parquet(tmp_path / "t.parquet", row_group_size=100)
+    base = ["train", str(tmp_path / "t.parquet"), "--target", "species", "--impute", "mean", "--hidden", "5",
+            "--optimizer", "rprop", "--validation-split", "0", "--seed", "1", "--epochs", "8",
+            "--scheduler", "local:2", "--quiet"]
+    assert main(base + ["--out", str(tmp_path / "whole.safetensors")]) == 0
+    original = Checkpointer.on_epoch_end
+
+    def interrupting(self, run, epoch, record):
+        original(self, run, epoch, record)
+        if epoch == 4:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(Checkpointer, "on_epoch_end", interrupting)
+    ck = str(tmp_path / "ck")
+    capsys.readouterr()
+    assert main(base + ["--checkpoint-dir", ck, "--out", str(tmp_path / "part.safetensors")]) == 130
+    assert "interrupted; the state is saved in" in capsys.readouterr().err
+    assert not (tmp_path / "part.safetensors").exists()  # an interrupted run writes no model
+    monkeypatch.setattr(Checkpointer, "on_epoch_end", original)
+    assert main(base + ["--checkpoint-dir", ck, "--resume", "--out", str(tmp_path / "resumed.safetensors")]) == 0
+    whole, resumed = dp.load(tmp_path / "whole.safetensors"), dp.load(tmp_path / "resumed.safetensors")
+    assert len(resumed.history) == 8
+    assert rel(resumed.network.params, whole.network.params) < 1e-12
+
+
 # --- faults ----------------------------------------------------------------------------------------
 
 

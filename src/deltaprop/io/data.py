@@ -286,9 +286,10 @@ def read_table(path, *, delimiter: str | None = None, text_columns=(), progress=
         import pyarrow.parquet as pq
 
         try:
+            _check_header(path, [str(n) if n else "x" for n in pq.read_schema(path).names])  # before the read: names
             at = pq.read_table(path)
         except (OSError, pa.ArrowException) as exc:
-            raise ValueError(f"{path}: not a readable Parquet file ({exc})") from None
+            raise ValueError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from None
         return _from_arrow(at, path, first_row=1, text_columns=text_columns)
     if name.endswith((".feather", ".arrow", ".ipc")):
         import pyarrow.feather as pf
@@ -296,7 +297,7 @@ def read_table(path, *, delimiter: str | None = None, text_columns=(), progress=
         try:
             at = pf.read_table(path)
         except (OSError, pa.ArrowException) as exc:
-            raise ValueError(f"{path}: not a readable Feather/Arrow file ({exc})") from None
+            raise ValueError(f"{path}: not a readable Feather/Arrow file ({_first_line(exc)})") from None
         return _from_arrow(at, path, first_row=1, text_columns=text_columns)
     return _read_csv_table(pa, path, name, delimiter, text_columns, progress)
 
@@ -527,6 +528,27 @@ def _csv_problem(path, message, delimiter, ragged) -> str:
     return f"{path}: not readable as CSV ({message.splitlines()[0]})"
 
 
+def _first_line(exc) -> str:
+    """A library's error message, cut to its first line (some span a whole schema)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _as_text(col) -> np.ndarray:
+    """Any column as text cells (None where missing): nested values (lists, structs, maps) as JSON,
+    bytes as their repr; such a column can be read, and is refused by name only if it is used."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        return pc.cast(col, pa.string()).to_numpy(zero_copy_only=False).astype(object, copy=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return np.array([None if v is None else json.dumps(v, default=repr, sort_keys=True) for v in col.to_pylist()],
+                        dtype=object)
+
+
 def _text_or_exact_ints(col) -> np.ndarray:
     """A column read as text: int64 when every cell is an integer written plainly (its text is then
     ``str(value)`` exactly, so nothing is lost), else the cells' text (None where missing)."""
@@ -553,7 +575,8 @@ def _from_arrow(at, path, *, first_row: int, text_columns=()) -> Table:
     for name, col in zip(names, at.columns):
         t = col.type
         if name in text_columns:
-            columns[name] = _text_or_exact_ints(pc.cast(col, pa.string()))
+            text = _as_text(col)
+            columns[name] = _text_or_exact_ints(pa.chunked_array([pa.array(text.tolist(), pa.string())]))
             continue
         if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
             columns[name] = pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)
@@ -562,10 +585,10 @@ def _from_arrow(at, path, *, first_row: int, text_columns=()) -> Table:
         elif pa.types.is_null(t):
             columns[name] = np.full(len(col), None, dtype=object)
         else:
-            if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
-                col = pc.cast(col, pa.string())
-            columns[name] = col.to_numpy(zero_copy_only=False).astype(object, copy=False)
+            columns[name] = _as_text(col)
         del col
+    if at.num_rows == 0:
+        raise ValueError(f"{path}: no data rows")
     rows = np.arange(first_row, first_row + at.num_rows, dtype=np.int64)
     del at
     table = Table(columns, rows, path, notes)
@@ -705,8 +728,10 @@ def _block_of(table: Table, feat: list) -> np.ndarray | None:
     """The features as a view of the one column-major block a chunked read filled, when they are
     its consecutive columns in order (no copy of the data); else None."""
     cols = [table.columns[c] for c in feat]
-    base = cols[0].base if cols and cols[0].dtype == np.float64 else None
+    base = cols[0].base if cols and cols[0].dtype == np.float64 and len(table) else None
     if base is None or base.ndim != 2 or not base.flags.f_contiguous or any(c.base is not base for c in cols):
+        return None
+    if base.strides[1] <= 0:
         return None
     start = base.__array_interface__["data"][0]
     ks = [(c.__array_interface__["data"][0] - start) // base.strides[1] for c in cols]

@@ -436,7 +436,7 @@ def _read_csv_chunked(pa, path, gz, names, convert, parse, total, progress) -> T
             for name, col in zip(names, at.columns):
                 if name in k_of:
                     if not pa.types.is_float64(col.type):
-                        col = pc.cast(col, pa.float64())
+                        col = pc.cast(col, pa.float64(), safe=False)
                     block[m:m + n, k_of[name]] = col.to_numpy(zero_copy_only=False)
                 else:
                     texts[name].extend(col.chunks)
@@ -579,7 +579,7 @@ def _from_arrow(at, path, *, first_row: int, text_columns=()) -> Table:
             columns[name] = _text_or_exact_ints(pa.chunked_array([pa.array(text.tolist(), pa.string())]))
             continue
         if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
-            columns[name] = pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)
+            columns[name] = pc.cast(col, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
         elif pa.types.is_boolean(t):
             columns[name] = np.asarray(col.to_pylist(), dtype=object)
         elif pa.types.is_null(t):

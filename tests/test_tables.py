@@ -493,3 +493,12 @@ def test_empty_and_misnamed_columnar_files_are_refused_in_one_line(tmp_path):
     with pytest.raises(ValueError, match=r"duplicate column name 'a' \(columns 1 and 2\)") as info:
         read_table(dupes)
     assert "\n" not in str(info.value)
+
+
+def test_features_come_from_a_chunked_block_only_when_there_is_one(tmp_path):
+    """A whole-file read's columns are never mistaken for a chunked block (the fuzz test's case:
+    X came back with one row of two)."""
+    p = tmp_path / "t.csv"
+    p.write_text("0,1\n0.0,0.0\n0.0,0.5\n", encoding="utf-8")
+    ds = read_data(p, "0")
+    assert ds.X.tolist() == [[0.0], [0.5]] and len(ds.y) == 2

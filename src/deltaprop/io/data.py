@@ -140,6 +140,8 @@ class Table:
     rows: np.ndarray
     source: str
     notes: list = field(default_factory=list)
+    block: np.ndarray | None = field(default=None, repr=False)  # a chunked read's number columns, column-major
+    block_names: tuple = ()  # the columns of ``block``, in order
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -464,7 +466,8 @@ def _read_csv_chunked(pa, path, gz, names, convert, parse, total, progress) -> T
                 columns[name] = np.asarray(col.to_pylist(), dtype=object)
             else:
                 columns[name] = col.to_numpy(zero_copy_only=False).astype(object, copy=False)
-    table = Table(columns, np.arange(2, 2 + m, dtype=np.int64), path, [])
+    table = Table(columns, np.arange(2, 2 + m, dtype=np.int64), path, [], block[:m],
+                  tuple(sorted(k_of, key=k_of.get)))
     _drop_index_column(table)
     return table
 
@@ -725,21 +728,15 @@ def target_values(table: Table, target: str, *, as_text: bool = False) -> np.nda
 
 
 def _block_of(table: Table, feat: list) -> np.ndarray | None:
-    """The features as a view of the one column-major block a chunked read filled, when they are
-    its consecutive columns in order (no copy of the data); else None."""
-    cols = [table.columns[c] for c in feat]
-    base = cols[0].base if cols and cols[0].dtype == np.float64 and len(table) else None
-    if base is None or base.ndim != 2 or not base.flags.f_contiguous or any(c.base is not base for c in cols):
+    """The features as a view of the column-major block a chunked read filled, when they are its
+    consecutive columns in order and no row has been taken out (no copy of the data); else None."""
+    names = list(table.block_names)
+    if table.block is None or not feat or feat[0] not in names or len(table.block) != len(table):
         return None
-    if base.strides[1] <= 0:
+    k = names.index(feat[0])
+    if names[k:k + len(feat)] != list(feat) or any(table.columns[c] is None for c in feat):
         return None
-    start = base.__array_interface__["data"][0]
-    ks = [(c.__array_interface__["data"][0] - start) // base.strides[1] for c in cols]
-    if any(c.__array_interface__["data"][0] - start != k * base.strides[1] for c, k in zip(cols, ks)):
-        return None
-    if ks != list(range(ks[0], ks[0] + len(ks))) or len(cols[0]) != len(table):
-        return None
-    return base[: len(table), ks[0]: ks[0] + len(ks)]
+    return table.block[:, k:k + len(feat)]
 
 
 def _numbers(table: Table, name: str) -> np.ndarray:

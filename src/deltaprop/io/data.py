@@ -7,6 +7,7 @@ the column of the first problem.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import os
 import re
@@ -197,13 +198,20 @@ class _Counting:
 
 
 def _sample(path: str, gz: bool, n: int = 1 << 16) -> str:
+    """The file's first ``n`` bytes as text (whole lines when there is more), for sniffing; refuses
+    a file that is not UTF-8 there (a character cut by the ``n``-byte boundary is not an error)."""
     opener = gzip.open if gz else open
     try:
         with opener(path, "rb") as f:
             head = f.read(n)
-    except (OSError, EOFError) as exc:
-        raise ValueError(f"{path}: not readable ({exc})") from None
-    text = head.decode("utf-8", errors="replace")
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise ValueError(f"{path}: not readable as CSV ({exc})") from None
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if len(head) < n or exc.start < n - 4:
+            raise ValueError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
+        text = head[: exc.start].decode("utf-8")
     if len(head) == n and "\n" in text:
         text = text[: text.rindex("\n")]  # whole lines only
     return text.lstrip("\ufeff")
@@ -212,16 +220,14 @@ def _sample(path: str, gz: bool, n: int = 1 << 16) -> str:
 def sniff_delimiter(sample: str) -> str | None:
     """The delimiter of a CSV sample: of , ; tab |, the one that splits the header and the next lines
     into the same number (> 1) of cells, preferring the most cells; None when no candidate does."""
-    import csv as _csv
-
     lines = [ln for ln in sample.splitlines() if ln.strip()][:50]
     if not lines:
         return None
     best, best_n = None, 1
     for d in _DELIMITERS:
         try:
-            counts = {len(r) for r in _csv.reader(lines, delimiter=d)}
-        except _csv.Error:
+            counts = {len(r) for r in csv.reader(lines, delimiter=d)}
+        except csv.Error:
             continue
         if len(counts) == 1:
             (n,) = counts
@@ -232,11 +238,9 @@ def sniff_delimiter(sample: str) -> str | None:
 
 def _decimal_comma(sample: str, delimiter: str) -> bool:
     """Whether cells like ``39,1`` (and no ``39.1``) say the file writes decimals with a comma."""
-    import csv as _csv
-
     if delimiter == ",":
         return False
-    cells = [c.strip() for r in _csv.reader(sample.splitlines()[1:50], delimiter=delimiter) for c in r]
+    cells = [c.strip() for r in csv.reader(sample.splitlines()[1:50], delimiter=delimiter) for c in r]
     comma = sum(1 for c in cells if _DECIMAL_COMMA.match(c))
     point = sum(1 for c in cells if re.match(r"^[+-]?\d+\.\d+$", c))
     return comma > 0 and point == 0
@@ -309,15 +313,6 @@ def _read_csv_table(pa, path, name, delimiter, text_columns, progress) -> Table:
 
     gz = name.endswith(".gz")
     sample = _sample(path, gz)
-    try:
-        sample.encode("utf-8")
-        with (gzip.open if gz else open)(path, "rb") as f:
-            f.read(1 << 16).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < (1 << 16) - 4:
-            raise ValueError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise ValueError(f"{path}: not readable as CSV ({exc})") from None
     if not sample.strip():
         raise ValueError(f"{path}: the file is empty; expected a header row and data rows")
     notes = []
@@ -328,7 +323,7 @@ def _read_csv_table(pa, path, name, delimiter, text_columns, progress) -> Table:
             d = ","
         elif d != ",":
             notes.append(f"{path}: {_named(d)}-separated (sniffed; --delimiter sets it)")
-    header = next(iter(__import__("csv").reader([sample.splitlines()[0]], delimiter=d)))
+    header = next(iter(csv.reader([sample.splitlines()[0]], delimiter=d)))
     header = [h.strip() for h in header]
     _check_header(path, header)
     decimal = "," if _decimal_comma(sample, d) else "."
@@ -501,18 +496,16 @@ def _check_header(path, header) -> None:
 def _first_ragged_row(path, gz, delimiter, n_header) -> tuple[int, int] | None:
     """(row, cells) of the first row whose cell count differs from the header's, counting rows as
     the reader does (the header is row 1, blank lines skipped); only called once reading has failed."""
-    import csv as _csv
-
     try:
         with (gzip.open if gz else open)(path, "rt", newline="", encoding="utf-8-sig", errors="replace") as f:
             row = 0
-            for cells in _csv.reader(f, delimiter=delimiter):
+            for cells in csv.reader(f, delimiter=delimiter):
                 if not any(c.strip() for c in cells):
                     continue
                 row += 1
                 if len(cells) != n_header:
                     return row, len(cells)
-    except (OSError, EOFError, _csv.Error):
+    except (OSError, EOFError, csv.Error):
         return None
     return None
 

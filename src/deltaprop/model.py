@@ -16,7 +16,7 @@ from .core.checks import as_matrix
 from .preprocess import Columns, as_table
 from .train import History, metrics
 
-__all__ = ["Model", "Scaler", "TASK_RULE", "encode_labels", "infer_task", "task_reason"]
+__all__ = ["Model", "Scaler", "TASK_RULE", "encode_labels", "infer_task", "task_reason", "task_rule"]
 
 
 @dataclass
@@ -68,16 +68,34 @@ def task_reason(y) -> tuple[str, str]:
     """(task, why): :func:`infer_task`'s answer and one line saying why, for the command line to print."""
     y = np.asarray(y)
     if y.dtype.kind in "OUSb":
+        return task_rule(labels=True, whole=False, distinct=None, rows=y.size)
+    whole = y.size > 0 and (y.dtype.kind in "iu" or bool(np.all(y == np.round(y))))
+    return task_rule(labels=False, whole=whole, distinct=np.unique(y).size, rows=y.size)
+
+
+def task_rule(*, labels: bool, whole: bool, distinct: int | None, rows: int) -> tuple[str, str]:
+    """:data:`TASK_RULE` on the facts of a target column, wherever they were counted (in memory, or
+    merged from a cluster's partitions): (task, why).
+
+    Parameters
+    ----------
+    labels : bool
+        The column holds text or booleans.
+    whole : bool
+        Every value is a whole number.
+    distinct : int or None
+        How many distinct values; None for more than could be counted (never few).
+    rows : int
+    """
+    if labels:
         return "classification", "the target holds labels (text or booleans)"
-    m = y.size
-    distinct = np.unique(y).size
-    limit = max(2, min(20, m // 5))
-    whole = m > 0 and (y.dtype.kind in "iu" or bool(np.all(y == np.round(y))))
-    if whole and distinct <= limit:
-        return "classification", (f"the target holds {distinct} distinct whole numbers in {m} rows "
+    limit = max(2, min(20, rows // 5))
+    many = "more than can be counted" if distinct is None else str(distinct)
+    if whole and distinct is not None and distinct <= limit:
+        return "classification", (f"the target holds {distinct} distinct whole numbers in {rows} rows "
                                    f"(at most {limit} are read as classes)")
     if whole:
-        return "regression", (f"the target holds {distinct} distinct whole numbers in {m} rows, more than the "
+        return "regression", (f"the target holds {many} distinct whole numbers in {rows} rows, more than the "
                                f"{limit} that would be read as classes")
     return "regression", "the target holds real numbers"
 

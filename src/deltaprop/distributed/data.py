@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 
 from ..core import Network
-from ..model import Model, Scaler
+from ..model import Model, Scaler, task_rule
 from ..preprocess import Column, Columns, as_table, is_number_column, text_values
 from ..train import History
 
@@ -364,11 +364,9 @@ def decide(s: dict, names: list, target: str, *, impute: str, max_categories: in
     t = s["target"]
     if t["missing"] or t.get("inf"):
         raise ValueError(f"{where}target {target!r}: {t['missing'] + t.get('inf', 0)} missing or infinite values")
-    if task is None:
-        limit = max(2, min(20, m // 5))
-        labels = t["kind"] == "text"
-        few = t["counts"] is not None and len(t["counts"]) <= limit
-        task = "classification" if labels or (t["whole"] and few) else "regression"
+    if task is None:  # the same rule as in memory, on the statistics merged from the partitions
+        task, _ = task_rule(labels=t["kind"] == "text", whole=bool(t.get("whole", False)),
+                            distinct=None if t["counts"] is None else len(t["counts"]), rows=m)
     classes, target_scaler = None, None
     if task == "classification":
         if t["counts"] is None:

@@ -218,7 +218,8 @@ class Columns:
             def row(i):
                 return int(row_numbers[i]) if row_numbers is not None else int(i) + 1
 
-            if not is_number_column(values):
+            text = numbers = None
+            if not is_number_column(values):  # each cell as text, and as a number where it is one: parsed once
                 text = text_values(values)
                 numbers = [None if v is None else _as_float(v) for v in text]
                 if all(v is None or x is not None for v, x in zip(text, numbers)) and any(x is not None for x in numbers):
@@ -250,11 +251,10 @@ class Columns:
                     decisions.append(f"column {name!r}: one value in every row; it informs nothing (kept, scaled to 0)")
                 cols.append(Column(name, "number", fill))
                 continue
-            text = text_values(values)
             present = [v for v in text if v is not None]
             if not present:
                 raise ValueError(f"{where}column {name!r}: every value is missing; leave it out (--ignore {name})")
-            _refuse_mistyped_numbers(name, text, row, where)
+            _refuse_mistyped_numbers(name, text, numbers, row, where)
             cats = sorted(set(present))
             n_missing = m - len(present)
             if len(cats) > max_categories:
@@ -311,10 +311,11 @@ class Columns:
             if col.kind == "number":
                 if not is_number_column(values):
                     text = text_values(values)
-                    for i, v in enumerate(text):
-                        if v is not None and _as_float(v) is None:
+                    numbers = [None if v is None else _as_float(v) for v in text]
+                    for i, (v, x) in enumerate(zip(text, numbers)):
+                        if v is not None and x is None:
                             raise ValueError(f"{source}: row {row(i)}, column {col.name!r}: {v!r} is not a number")
-                    values = np.array([np.nan if v is None else _as_float(v) for v in text], dtype=np.float64)
+                    values = np.array([np.nan if x is None else x for x in numbers], dtype=np.float64)
                 x = values.astype(np.float64, copy=False)
                 missing = np.isnan(x)
                 if missing.any():
@@ -380,12 +381,12 @@ def _as_float(v: str):
         return None
 
 
-def _refuse_mistyped_numbers(name, text, row, where) -> None:
+def _refuse_mistyped_numbers(name, text, numbers, row, where) -> None:
     """A text column whose cells are mostly numbers (at least two of them, and at least two thirds
     of the cells present) is a number column with a typo, a unit or a decimal comma: name the
-    first cell that is not a number."""
+    first cell that is not a number. ``numbers[i]`` is cell i as a float, or None."""
     present = [(i, v) for i, v in enumerate(text) if v is not None]
-    bad = [(i, v) for i, v in present if _as_float(v) is None]
+    bad = [(i, v) for i, v in present if numbers[i] is None]
     if bad and 3 * len(bad) <= len(present) and len(present) - len(bad) >= 2:
         i, v = bad[0]
         raise ValueError(f"{where}row {row(i)}, column {name!r}: {v!r} is not a number, but {len(present) - len(bad)} of its "

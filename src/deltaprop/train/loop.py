@@ -483,6 +483,52 @@ def _restore_best(net, history: History, best: Best, early):
         history.best_epoch = best.epoch
 
 
+def _batch_hooks(callbacks) -> list:
+    """The callbacks that override ``on_batch_end``: called after every step."""
+    return [c for c in callbacks if type(c).on_batch_end is not Callback.on_batch_end]
+
+
+def _begin_epoch(state: TrainingState, plan: Plan, draw_order) -> tuple:
+    """``(epoch, lr, order, first, total)`` of the epoch about to run: a fresh one (the schedule's
+    learning rate, ``draw_order()``'s order, from step 0) or the one an interrupted call left
+    pending, to be finished exactly as it would have gone; ``on_epoch_begin`` is called."""
+    epoch = state.epoch + 1
+    pending, state.pending = state.pending, None
+    if pending is None:
+        lr = state.schedule.rate(state.epoch, state.optimizer.learning_rate)
+        order, first, total = draw_order(), 0, 0.0
+    else:
+        lr, order, first, total = pending.lr, pending.order, pending.step, pending.total
+    for c in plan.callbacks:
+        c.on_epoch_begin(plan.run, epoch)
+    return epoch, lr, order, first, total
+
+
+def _take_step(net, opt, grad, J, lr, fold, epoch, step, snapshot) -> None:
+    """One update from the step's J and gradient (``grad`` holds eta g where ``fold``), after
+    checking that J is finite: W := W - eta dJ/dW, or the optimizer's own rule."""
+    if not math.isfinite(J):
+        raise _diverged(net, epoch, step, J, lr, snapshot)
+    if fold:
+        opt.step_scaled(net.params, grad)
+    else:
+        opt.step(net.params, grad, lr)
+
+
+def _close_epoch(net, state: TrainingState, plan: Plan, epoch, step, cost, lr, t0, snapshot, out_of_time) -> bool:
+    """After an epoch's steps: the parameters checked, the epoch recorded (validation, early
+    stopping, callbacks); True when the run ends here."""
+    if not np.isfinite(net.params).all():
+        raise _diverged(net, epoch, step, "non-finite (the parameters overflowed)", lr, snapshot)
+    state.epoch = epoch
+    if _end_of_epoch(net, state, plan, cost, lr, t0):
+        return True
+    if out_of_time:
+        state.history.stopped = "max_time"
+        return True
+    return False
+
+
 def _epochs(net, state: TrainingState, plan: Plan):
     opt, rng, history, run = state.optimizer, state.rng, state.history, plan.run
     X, Y, w, bs = plan.X, plan.Y, plan.w, plan.batch_size
@@ -497,7 +543,7 @@ def _epochs(net, state: TrainingState, plan: Plan):
         Xb_buf = None if sparse else np.empty((bs, X.shape[1]), dtype=net.dtype)
         Yb_buf = np.empty((bs, Y.shape[1]), dtype=net.dtype)
         wb_buf = np.empty(bs, dtype=net.dtype) if w is not None else None
-    batch_hooks = [c for c in plan.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
+    batch_hooks = _batch_hooks(plan.callbacks)
     fold = opt.folds_learning_rate  # plain SGD: the engine scales the gradient by eta with its 1/m
     # plain SGD with batch size 1 (AIMA's rule) or small minibatches of a small network: one compiled kernel per epoch
     compiled_epoch = X is not None and compiled.eligible(net, plain_sgd=fold and opt.name == "sgd", batch_size=bs,
@@ -507,16 +553,7 @@ def _epochs(net, state: TrainingState, plan: Plan):
     t_start = time.perf_counter()
     for _ in range(plan.epochs):
         t0 = time.perf_counter()
-        epoch = state.epoch + 1
-        pending, state.pending = state.pending, None
-        if pending is None:  # a fresh epoch
-            lr = state.schedule.rate(state.epoch, opt.learning_rate)
-            order = rng.permutation(m) if gather else None
-            first, total = 0, 0.0
-        else:  # finish the epoch an interrupted call left half done, exactly as it would have gone
-            lr, order, first, total = pending.lr, pending.order, pending.step, pending.total
-        for c in plan.callbacks:
-            c.on_epoch_begin(run, epoch)
+        epoch, lr, order, first, total = _begin_epoch(state, plan, lambda: rng.permutation(m) if gather else None)
         snapshot[...] = params
         out_of_time = False
         end = first * bs
@@ -551,12 +588,7 @@ def _epochs(net, state: TrainingState, plan: Plan):
                 else:  # with fold, grad holds eta dJ/dparams
                     J, _ = net.loss_and_grad(Xb, Yb, sample_weight=wb, out=grad, scale=lr if fold else 1.0)
             if J is not None:
-                if not math.isfinite(J):
-                    raise _diverged(net, epoch, step, J, lr, snapshot)
-                if fold:
-                    opt.step_scaled(params, grad)
-                else:
-                    opt.step(params, grad, lr)
+                _take_step(net, opt, grad, J, lr, fold, epoch, step, snapshot)
                 total += J * (end - start)
                 for c in batch_hooks:
                     c.on_batch_end(run, epoch, step, J)
@@ -569,14 +601,8 @@ def _epochs(net, state: TrainingState, plan: Plan):
                 break
         if state.pending is not None:
             break
-        if not np.isfinite(params).all():
-            raise _diverged(net, epoch, step, "non-finite (the parameters overflowed)", lr, snapshot)
-        state.epoch = epoch
-        cost = total / (end if out_of_time else m)
-        if _end_of_epoch(net, state, plan, cost, lr, t0):
-            break
-        if out_of_time:
-            history.stopped = "max_time"
+        if _close_epoch(net, state, plan, epoch, step, total / (end if out_of_time else m), lr, t0, snapshot,
+                        out_of_time):
             break
     else:
         history.stopped = "epochs"
@@ -594,22 +620,15 @@ def _partition_epochs(net, state: TrainingState, plan: Plan):
     params = net.params
     grad = np.empty(net.n_params, dtype=net.dtype)
     snapshot = np.empty_like(params)
-    batch_hooks = [c for c in plan.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
+    batch_hooks = _batch_hooks(plan.callbacks)
     fold = opt.folds_learning_rate
     t_start = time.perf_counter()
     step = 0
     for _ in range(plan.epochs):
         t0 = time.perf_counter()
-        epoch = state.epoch + 1
-        pending, state.pending = state.pending, None
-        if pending is None:  # a fresh epoch: the partitions' order, drawn by the run's generator
-            lr = state.schedule.rate(state.epoch, opt.learning_rate)
-            order = rng.permutation(n_parts) if plan.shuffle else np.arange(n_parts)
-            first, total = 0, 0.0
-        else:
-            lr, order, first, total = pending.lr, pending.order, pending.step, pending.total
-        for c in plan.callbacks:
-            c.on_epoch_begin(run, epoch)
+        # a fresh epoch's order of the partitions is drawn by the run's generator
+        epoch, lr, order, first, total = _begin_epoch(
+            state, plan, lambda: rng.permutation(n_parts) if plan.shuffle else np.arange(n_parts))
         snapshot[...] = params
         out_of_time = False
         seen = int(rows[order[:first * k]].sum())
@@ -619,12 +638,7 @@ def _partition_epochs(net, state: TrainingState, plan: Plan):
             n_b = int(rows[chosen].sum())
             seen += n_b
             if J is not None:  # None: the chosen rows all weigh zero and carry no gradient
-                if not math.isfinite(J):
-                    raise _diverged(net, epoch, step, J, lr, snapshot)
-                if fold:
-                    opt.step_scaled(params, grad)
-                else:
-                    opt.step(params, grad, lr)
+                _take_step(net, opt, grad, J, lr, fold, epoch, step, snapshot)
                 total += J * n_b
                 for c in batch_hooks:
                     c.on_batch_end(run, epoch, step, J)
@@ -637,13 +651,8 @@ def _partition_epochs(net, state: TrainingState, plan: Plan):
                 break
         if state.pending is not None:
             break
-        if not np.isfinite(params).all():
-            raise _diverged(net, epoch, step, "non-finite (the parameters overflowed)", lr, snapshot)
-        state.epoch = epoch
-        if _end_of_epoch(net, state, plan, total / (seen if out_of_time else m), lr, t0):
-            break
-        if out_of_time:
-            history.stopped = "max_time"
+        if _close_epoch(net, state, plan, epoch, step, total / (seen if out_of_time else m), lr, t0, snapshot,
+                        out_of_time):
             break
     else:
         history.stopped = "epochs"

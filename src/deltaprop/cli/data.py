@@ -108,21 +108,20 @@ def model_inputs(model, args, need_target, say=None):
     absent = [c for c in model.columns.names if c not in table.columns]
     if absent:
         raise ValueError(f"{args.data}: missing column(s) {', '.join(map(repr, absent))} that the model needs")
-    unfillable = [c.name for c in model.columns.columns if c.kind == "number" and c.fill is None]
-    gaps = np.zeros(len(table), dtype=bool)
-    for name in unfillable + ([target] if target else []):
-        gaps |= missing_mask(table.columns[name])
+    no_target = missing_mask(table.columns[target]) if target else np.zeros(len(table), dtype=bool)
+    gaps = no_target.copy()  # rows the model cannot take: no target, or a gap in a number column without a fill
+    for c in model.columns.columns:
+        if c.kind == "number" and c.fill is None:
+            gaps |= missing_mask(table.columns[c.name])
     if gaps.any() and args.drop_missing:
         if gaps.all():
             raise ValueError(f"{args.data}: every row has a missing value the model cannot fill")
         say(f"{args.data}: {int(gaps.sum())} rows skipped for missing values")
         table = table.take(~gaps)
-    elif target is not None and gaps.any():
-        i = int(np.flatnonzero(missing_mask(table.columns[target]))[0]) if missing_mask(table.columns[target]).any() \
-            else None
-        if i is not None:
-            raise ValueError(f"{args.data}: row {table.rows[i]}, column {target!r}: missing value; pass --drop-missing "
-                             "to skip rows with missing values")
+    elif no_target.any():  # (a gap in a feature is named by the encoding below)
+        i = int(np.argmax(no_target))
+        raise ValueError(f"{args.data}: row {table.rows[i]}, column {target!r}: missing value; pass --drop-missing "
+                         "to skip rows with missing values")
     X, notes = model.encode(table)
     for note in notes:
         say(f"{args.data}: {note}")
@@ -133,8 +132,8 @@ def model_inputs(model, args, need_target, say=None):
 
 
 def load_progress(path, say):
-    """A ``progress(done, total)`` for :func:`deltaprop.io.read_table` that says how far a read has come
-    once it has taken a second, and how long it took at the end."""
+    """A ``progress(done, total)`` for :func:`deltaprop.io.read_table` that says how far a read has come,
+    once a second, after the read's first second."""
     import time
 
     t0 = time.monotonic()

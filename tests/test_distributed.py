@@ -131,6 +131,26 @@ def test_objective_on_worker_processes():
 # --- bad input: one clear line naming what is wrong ------------------------------------------------
 
 
+def test_the_workers_are_asked_of_the_scheduler_not_a_cache_a_refresh_can_empty():
+    """The client's periodic identity refresh (which asks for no workers) used to race the fetch that
+    DaskObjective and the CLI made through ``Client.scheduler_info``: now and then a cluster of live
+    workers read as empty and the run failed with "no workers". A 1 ms refresh makes the race frequent."""
+    import dask
+
+    from deltaprop.distributed import worker_threads
+
+    with dask.config.set({"distributed.client.scheduler-info-interval": "1ms"}):
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                      dashboard_address=":0") as cluster, distributed.Client(cluster) as c:
+            c.wait_for_workers(2)
+            seen = [len(worker_threads(c)) for _ in range(400)]
+            net, X, Y, _ = softmax_problem(m=40)
+            Xd, Yd = da.from_array(X, chunks=10), da.from_array(Y, chunks=10)
+            groups = [len(DaskObjective(net, Xd, Yd, client=c).groups) for _ in range(40)]
+    assert seen == [2] * 400
+    assert groups == [2] * 40
+
+
 def test_bad_partition_is_named(client):
     net, X, Y, _ = softmax_problem()
     Y = Y.copy()

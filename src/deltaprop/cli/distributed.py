@@ -68,7 +68,7 @@ def train_on_cluster(args, files: list, hidden: list, acts: list, say, *,
                      resumed: Callable | None = None) -> int:
     """Read ``files`` on the cluster, train, write the model; ``resumed(args, config, say)`` gives the
     network of the newest checkpoint (or None) when ``--resume`` is on."""
-    from ..distributed import holdout, read
+    from ..distributed import holdout, read, worker_threads
     from ..train import train
 
     t0 = time.perf_counter()
@@ -89,7 +89,7 @@ def train_on_cluster(args, files: list, hidden: list, acts: list, say, *,
             say(f"early stopping off: a validation split of about {n_val} rows is too noisy to stop on "
                 f"(it needs {MIN_VALIDATION_ROWS}); training all {args.epochs} epochs")
             early = None
-        workers = len(data.client.scheduler_info(n_workers=-1)["workers"])
+        workers = len(worker_threads(data.client))
         held = (f"about {n_val} rows ({vs:g} of each partition, drawn with seed {split_seed(args)}) held out for "
                 "validation" if vs else "every row is trained on (--validation-split 0)")
         say(f"{data.source}: {data.n_rows} rows, {data.n_inputs} inputs, "

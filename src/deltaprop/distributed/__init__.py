@@ -14,10 +14,10 @@ Needs ``dask`` and ``distributed`` (``pip install "deltaprop[distributed]"``).
 
 from __future__ import annotations
 
-from .cluster import ClusterError, connect, local_workers
+from .cluster import ClusterError, connect, local_workers, worker_threads
 from .data import ClusterTable, holdout, read
 from .objective import DaskObjective, Group, group_sums, load_group
 from .source import is_dask_collection, open_data
 
 __all__ = ["ClusterError", "ClusterTable", "DaskObjective", "Group", "connect", "group_sums", "holdout",
-           "is_dask_collection", "load_group", "local_workers", "open_data", "read"]
+           "is_dask_collection", "load_group", "local_workers", "open_data", "read", "worker_threads"]

@@ -8,7 +8,7 @@ import re
 from contextlib import suppress
 from typing import Callable
 
-__all__ = ["ClusterError", "connect", "local_workers"]
+__all__ = ["ClusterError", "connect", "local_workers", "worker_threads"]
 
 
 class ClusterError(ConnectionError):
@@ -21,6 +21,16 @@ def local_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def worker_threads(client) -> dict[str, int]:
+    """The cluster's workers and their thread counts, asked of the scheduler now.
+
+    ``Client.scheduler_info()`` is not used for this: it returns the client's cached identity,
+    which a periodic refresh (asking for no workers) can overwrite between the fresh fetch and
+    the return, so that a cluster of live workers reads as empty.
+    """
+    return dict(sorted(client.nthreads().items()))
 
 
 def connect(client=None) -> tuple[object, Callable[[], None]]:

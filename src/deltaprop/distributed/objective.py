@@ -21,7 +21,7 @@ import numpy as np
 from ..core import Network
 from ..core.backprop import add_regularization_gradient
 from ..train.objective import PartitionedObjective
-from .cluster import ClusterError
+from .cluster import ClusterError, worker_threads
 
 __all__ = ["DaskObjective", "Group", "load_group", "group_sums"]
 
@@ -214,11 +214,11 @@ class DaskObjective(PartitionedObjective):
         n_parts = len(xs)
         if n_parts == 0:
             raise ValueError("X has no partitions")
-        workers = sorted(client.scheduler_info(n_workers=-1)["workers"].items())
+        workers = list(worker_threads(client).items())
         if not workers:
             raise ValueError("the Dask cluster has no workers")
         if groups is None:
-            groups = sum(int(info.get("nthreads", 1)) for _, info in workers)
+            groups = sum(max(1, int(threads)) for _, threads in workers)
         n_groups = max(1, min(int(groups), n_parts))
         bounds = [g * n_parts // n_groups for g in range(n_groups + 1)]
         self.bounds = bounds

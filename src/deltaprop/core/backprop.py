@@ -41,7 +41,11 @@ from .layout import Layout
 __all__ = ["Workspace", "forward", "loss_and_output_delta", "backward", "regularization",
            "add_regularization_gradient"]
 
-CHUNK_BYTES = 24 * 2**20  # workspace memory per chunk of rows when m is large
+# Workspace memory per chunk of rows when m is large. 8 MiB leaves room in a 32 MiB L3 for two
+# processes (Dask workers, say) and the weights: at 24 MiB two concurrent 400k-row evaluations of
+# a 100-64-10 network each ran 6-10% slower than alone, at 8 MiB 1%; one process alone was as fast
+# (W4: 507 vs 515 ms; the 100-64-10 network: 356 vs 363 ms). See benchmarks/RESULTS.md, issue 15.
+CHUNK_BYTES = 8 * 2**20
 
 
 class Workspace:

@@ -234,8 +234,9 @@ def test_train_refuses_what_needs_the_data_in_memory(client):
         dp.train(net, Xd, Yd, optimizer="adam", batch_size=32, client=client)
     with pytest.raises(ValueError, match="validation_split needs the data in memory"):
         dp.train(net, Xd, Yd, optimizer="lbfgs", validation_split=0.2, client=client)
-    with pytest.raises(ValueError, match="metric='accuracy' is not computed on a Dask cluster"):
-        dp.train(net, Xd, Yd, optimizer="lbfgs", metric="accuracy", client=client)
+    with pytest.raises(ValueError, match="a callable metric needs the outputs in this process; for data on a Dask "
+                                         "cluster use metric='accuracy' or 'r2'"):
+        dp.train(net, Xd, Yd, optimizer="lbfgs", metric=lambda h, y: 0.0, client=client)
     with pytest.raises(ValueError, match="validation: X is a dask collection"):
         dp.train(net, Xd, Yd, optimizer="lbfgs", validation=(X, Y), client=client)
     with pytest.raises(ValueError, match="client= is for data on a Dask cluster"):
@@ -244,6 +245,75 @@ def test_train_refuses_what_needs_the_data_in_memory(client):
         dp.train(net, Xd, Yd, optimizer="lbfgs", client="local:0")
     with pytest.raises(ValueError, match="client must be a distributed.Client"):
         dp.train(net, Xd, Yd, optimizer="lbfgs", client="my-cluster")
+
+
+# --- metrics on the cluster: sums per partition, the in-memory definitions ---------------------------
+
+
+@pytest.mark.parametrize("kind", ["softmax", "labels", "regression"])
+def test_the_clusters_metric_equals_the_in_memory_one(client, kind):
+    """Accuracy (one class per row, and independent yes/no labels) and R^2 (columns of very different
+    sizes, one near 1e300, one constant) at parameters other than the initial ones, with a partition
+    that weighs nothing (its rows still count, as in memory, where a metric ignores the weights)."""
+    from deltaprop.train import metrics
+
+    rng = np.random.default_rng(3)
+    m, n = 1100, 4
+    X = rng.normal(size=(m, n))
+    if kind == "softmax":
+        Y = np.eye(3)[rng.integers(0, 3, m)]
+        net = dp.Network.layered([n, 5, 3], hidden="tanh", output="softmax", cost="cross_entropy", seed=1)
+    elif kind == "labels":
+        Y = (rng.uniform(size=(m, 2)) < 0.5).astype(float)
+        net = dp.Network.layered([n, 5, 2], hidden="tanh", output="sigmoid", cost="cross_entropy", seed=1)
+    else:
+        Y = np.column_stack([X[:, 0] * 3 + rng.normal(size=m), 1e299 * rng.normal(size=m), np.full(m, 2.5)])
+        net = dp.Network.layered([n, 5, 3], hidden="tanh", output="identity", seed=1)
+    w = np.ones(m)
+    w[200:400] = 0.0  # the second partition weighs nothing
+    obj = DaskObjective(net, da.from_array(X, chunks=200), da.from_array(Y, chunks=200), da.from_array(w, chunks=200),
+                        client=client)
+    for trial in range(2):
+        p = rng.normal(scale=1.0, size=net.n_params)
+        ref = net.copy()
+        ref.set_params(p)
+        h = ref.predict(X)
+        if kind == "regression":
+            h[:, 1] *= 1e299  # predictions on the column's scale: R^2 well away from its -inf floor
+            ref.W[-1][1] *= 1e299
+            ref.b[-1][1] *= 1e299
+            p = ref.params.copy()
+            want = metrics.r2(h, Y)
+            got = obj.metric(p, "r2")
+        else:
+            want = metrics.for_network("accuracy", net)(h, Y)
+            got = obj.metric(p, "accuracy")
+        assert np.isfinite(want) and want != 0.0 and (kind == "regression" or want < 1.0)
+        assert abs(got - want) <= 1e-12 * max(1.0, abs(want)), (trial, got, want)
+    with pytest.raises(ValueError, match="unknown metric 'f1'"):
+        obj.metric(p, "f1")
+
+
+def test_train_records_the_metric_on_the_cluster_as_in_memory(client):
+    """"auto" on the cluster: the validation rows' metric every iteration, equal to the in-memory run's; an
+    explicit "accuracy" without validation: the training rows' metric, as in memory; "auto" without
+    validation data computes none (it would add a pass over all the data to every iteration)."""
+    net, X, Y, rng = softmax_problem(m=900, weight_decay=1e-3, l1=0.0)
+    Xv, Yv = X[700:], Y[700:]
+    X, Y = X[:700], Y[:700]
+    kw = dict(optimizer="lbfgs", epochs=8)
+    ref = net.copy()
+    h0 = dp.train(ref, X, Y, validation=(Xv, Yv), **kw)
+    h = dp.train(net, *dask_pair(X, Y), validation=dask_pair(Xv, Yv), client=client, **kw)
+    assert h.metric_name == h0.metric_name == "accuracy"
+    assert all(v is not None for v in h["metric"]) and rel(h["metric"], h0["metric"]) < 1e-12
+    assert len(set(h0["metric"])) > 1  # the metric moved while training
+    a, b = net.copy(), net.copy()
+    h1 = dp.train(a, X, Y, metric="accuracy", **kw)
+    h2 = dp.train(b, *dask_pair(X, Y), metric="accuracy", client=client, **kw)
+    assert rel(h2["metric"], h1["metric"]) < 1e-12
+    h3 = dp.train(net.copy(), *dask_pair(X, Y), client=client, **kw)
+    assert h3.metric_name is None and h3["metric"] == [None] * 8
 
 
 # --- synchronous large-batch minibatches: whole partitions per step, one reduction each ---------------
@@ -542,6 +612,9 @@ def test_cli_validation_split_and_early_stopping_on_the_cluster(tmp_path, capsys
     assert len(vals) >= 1 and all(v is not None and np.isfinite(v) for v in vals)
     assert model.settings["validation_split"] == 0.25 and model.settings["early_stopping"] == 3
     assert model.metrics["val_cost"] == min(vals) or model.history.stopped != "early_stopping"
+    accuracy = model.metrics["val_accuracy"]  # of the held-out rows, computed on the workers
+    assert 0.0 < accuracy <= 1.0 and f"validation accuracy {accuracy:.4f}" in err
+    assert model.history.metric_name == "accuracy" and all(0.0 <= a <= 1.0 for a in model.history["metric"])
 
 
 def test_cli_checkpoints_and_resume_on_the_cluster(tmp_path, capsys):

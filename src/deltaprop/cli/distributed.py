@@ -115,7 +115,8 @@ def train_on_cluster(args, files: list, hidden: list, acts: list, say, *,
         done = state.epoch if state else 0
         stopper = StopOnSignal()
         log = JsonlLog(args.log_jsonl) if args.log_jsonl else None
-        callbacks = (([] if args.quiet else [progress_for(_stderr(), None)]) + [c for c in (checkpointer, log) if c]
+        metric_name = "accuracy" if classification else "r2"  # of the validation rows, computed on the workers
+        callbacks = (([] if args.quiet else [progress_for(_stderr(), metric_name)]) + [c for c in (checkpointer, log) if c]
                      + [stopper])
         if state is not None and state.pending is not None and args.epochs <= done:
             raise UsageError(f"--epochs {args.epochs}: the checkpoint has {done} epochs done and epoch {done + 1} "
@@ -130,7 +131,7 @@ def train_on_cluster(args, files: list, hidden: list, acts: list, say, *,
             with stopper:
                 history = train(net, *train_data, optimizer=args.optimizer, learning_rate=args.lr,
                                 batch_size=batch_size, epochs=max(args.epochs - done, 1), seed=args.seed,
-                                validation=validation, early_stopping=early, callbacks=callbacks, metric=None,
+                                validation=validation, early_stopping=early, callbacks=callbacks, metric="auto",
                                 client=data.client)
         if history.stopped == "interrupted":
             what = StopOnSignal.SIGNALS.get(stopper.received, "interrupted")
@@ -149,6 +150,9 @@ def train_on_cluster(args, files: list, hidden: list, acts: list, say, *,
     kept = history.final_record()  # early stopping's restored epoch, not the last one run
     model.metrics = {"epochs": len(history), "seconds_this_run": round(seconds, 3), "train_cost": kept["cost"],
                      "val_cost": kept["val_cost"], "best_epoch": history.best_epoch}
+    metric_name = history.metric_name
+    if kept.get("metric") is not None and metric_name:
+        model.metrics[f"val_{metric_name}"] = kept["metric"]
     if args.out:
         save(model, args.out)
     if args.plot:
@@ -159,6 +163,8 @@ def train_on_cluster(args, files: list, hidden: list, acts: list, say, *,
         log.write({"event": "summary", **model.metrics})
         log.close()
     val = "" if kept["val_cost"] is None else f", validation J {fmt(kept['val_cost'])}"
+    if kept.get("metric") is not None and metric_name:
+        val += f", validation {metric_name} {kept['metric']:.4f}"
     best = "" if history.best_epoch is None else f" (best epoch {history.best_epoch}, restored)"
     say(f"trained {len(history)} iterations in {seconds:.1f} s; final J {fmt(kept['cost'])}{val}{best}"
         + (f"; model written to {args.out}" if args.out else ""))

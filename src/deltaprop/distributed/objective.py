@@ -20,6 +20,7 @@ import numpy as np
 
 from ..core import Network
 from ..core.backprop import add_regularization_gradient
+from ..train import metrics
 from ..train.objective import PartitionedObjective
 from .cluster import ClusterError, worker_threads
 
@@ -45,11 +46,16 @@ class Group:
         Examples in the group (those of dropped partitions included).
     weight : float
         The group's share of the mean's denominator: its rows, or the sum of its sample weights.
+    weightless : list of tuple
+        ``(X, Y)`` of the partitions whose examples all weigh 0: no part of J, but rows that a
+        metric (accuracy, R^2) counts, as it does in memory.
     """
 
-    def __init__(self, net: Network, parts: list, rows: int, index: list | None = None, sizes: list | None = None):
+    def __init__(self, net: Network, parts: list, rows: int, index: list | None = None, sizes: list | None = None,
+                 weightless: list | None = None):
         self.net = net
         self.parts = parts
+        self.weightless = [] if weightless is None else weightless
         self.rows = rows
         self.index = list(range(len(parts))) if index is None else index
         self.sizes = [X.shape[0] for X, _, _ in parts] if sizes is None else sizes
@@ -61,20 +67,22 @@ def load_group(net: Network, first: int, xs: list, ys: list, ws: list | None) ->
     local = net.copy()
     local.weight_decay, local.l1 = 0.0, 0.0  # the driver adds the regularization once
     local.training_state = None
-    parts, rows, index, sizes = [], 0, [], []
+    parts, rows, index, sizes, weightless = [], 0, [], [], []
     for i, (X, Y) in enumerate(zip(xs, ys)):
         w = None if ws is None else np.asarray(ws[i])
-        weightless = w is not None and w.ndim == 1 and w.shape[0] == np.shape(X)[0] and not w.any()
-        try:  # a partition whose examples all weigh 0 is checked, then dropped: it adds nothing
-            X, Y, w = local.check_data(np.asarray(X), np.asarray(Y), None if weightless else w)
+        no_weight = w is not None and w.ndim == 1 and w.shape[0] == np.shape(X)[0] and not w.any()
+        try:  # a partition whose examples all weigh 0 is checked, then kept aside: it adds nothing to J
+            X, Y, w = local.check_data(np.asarray(X), np.asarray(Y), None if no_weight else w)
         except ValueError as exc:
             raise ValueError(f"partition {first + i}: {exc}") from None
         rows += X.shape[0]
         sizes.append(int(X.shape[0]))
-        if X.shape[0] and not weightless:
+        if X.shape[0] and not no_weight:
             parts.append((X, Y, w))
             index.append(first + i)
-    return Group(local, parts, rows, index, sizes)
+        elif X.shape[0]:
+            weightless.append((X, Y))
+    return Group(local, parts, rows, index, sizes, weightless)
 
 
 def group_sums(group: Group, params: np.ndarray, which=None) -> tuple[float, np.ndarray | None, float]:
@@ -111,6 +119,43 @@ def group_loss(group: Group, params: np.ndarray) -> float:
     for X, Y, w in group.parts:
         m_k = float(X.shape[0]) if w is None else float(w.sum())
         total += m_k * net.loss(X, Y, sample_weight=w)
+    return total
+
+
+def _rows_of(group: Group):
+    """Every (X, Y) the group holds, weightless partitions included (a metric counts their rows)."""
+    return [(X, Y) for X, Y, _ in group.parts] + group.weightless
+
+
+def group_correct(group: Group, params: np.ndarray, single_label: bool) -> int:
+    """Runs on a worker: how many of the group's examples the network at ``params`` gets right."""
+    net = group.net
+    net.set_params(params)
+    return sum(metrics.n_correct(net.predict(X), Y, single_label=single_label) for X, Y in _rows_of(group))
+
+
+def group_target_spread(group: Group, scale: np.ndarray | None) -> tuple:
+    """Runs on a worker: with ``scale`` None, each target column's largest magnitude (shape
+    (n_outputs,)); else the rows, mean and sum of squared deviations of Y / scale per column,
+    partition by partition (merged on the driver, in a fixed order)."""
+    rows = _rows_of(group)
+    if scale is None:
+        return [np.abs(np.asarray(Y, dtype=np.float64)).max(axis=0) for _, Y in rows]
+    out = []
+    for _, Y in rows:
+        Y = np.asarray(Y, dtype=np.float64) / scale
+        mean = Y.mean(axis=0)
+        out.append((Y.shape[0], mean, ((Y - mean) ** 2).sum(axis=0)))
+    return out
+
+
+def group_residuals(group: Group, params: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Runs on a worker: sum over the group's examples of ((Y - h) / scale)^2 per output column."""
+    net = group.net
+    net.set_params(params)
+    total = np.zeros(net.n_outputs)
+    for X, Y in _rows_of(group):
+        total += (((np.asarray(Y, dtype=np.float64) - net.predict(X)) / scale) ** 2).sum(axis=0)
     return total
 
 
@@ -237,6 +282,7 @@ class DaskObjective(PartitionedObjective):
         if not self.total_weight > 0:
             raise ValueError("sample_weight sums to 0 over the data; at least one example needs a positive weight")
         self._decay = None
+        self._spread = None
         self._mask = net.weight_mask
 
     def _at(self, params):
@@ -308,6 +354,44 @@ class DaskObjective(PartitionedObjective):
     def loss(self, params):
         p = self._at(params)
         return sum(self._map(group_loss, p)) / self.total_weight + self.net.regularization()
+
+    def metric(self, params: np.ndarray, name: str) -> float:
+        """``name`` ("accuracy" or "r2") of the network at ``params`` over all the rows, as
+        :mod:`deltaprop.train.metrics` defines it in memory (sample weights play no part there
+        either): one round trip, summing counts or residuals per partition. R^2's constants (each
+        target column's scale and total sum of squares) are computed on the first call, since Y
+        does not change."""
+        p = self._at(params)
+        if name == "accuracy":
+            return sum(self._map(group_correct, p, None, metrics.is_single_label(self.net))) / self.n_rows
+        if name == "r2":
+            scale, ss_tot = self._target_spread()
+            ss_res = np.zeros_like(scale)
+            for r in self._map(group_residuals, p, None, scale):  # a fixed order: the groups' own
+                ss_res += r
+            return metrics.r2_from_sums(ss_res, ss_tot)
+        raise ValueError(f"unknown metric {name!r}; expected 'accuracy' or 'r2'")
+
+    def _target_spread(self):
+        """(scale, ss_tot) per target column: the largest |Y| (1 where Y is all 0), and the sum of
+        squared deviations of Y / scale from its mean, merged from the partitions' own (Chan et
+        al.'s pairwise update, stable where a one-pass sum of squares would cancel)."""
+        if self._spread is None:
+            tops = [t for group in self.client.gather([self.client.submit(group_target_spread, g, None, pure=False)
+                                                        for g in self.groups]) for t in group]
+            scale = np.max(tops, axis=0)
+            scale = np.where(scale > 0, scale, 1.0)
+            n, mean, m2 = 0, np.zeros_like(scale), np.zeros_like(scale)
+            for group in self.client.gather([self.client.submit(group_target_spread, g, scale, pure=False)
+                                             for g in self.groups]):
+                for n_k, mean_k, m2_k in group:
+                    d = mean_k - mean
+                    total = n + n_k
+                    mean = mean + d * (n_k / total)
+                    m2 = m2 + m2_k + d * d * (n * n_k / total)
+                    n = total
+            self._spread = (scale, m2)
+        return self._spread
 
     def close(self) -> None:
         """Release the partitions held on the workers."""

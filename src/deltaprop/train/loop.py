@@ -116,7 +116,8 @@ class Plan:
     epochs: int
     early: int | None
     max_time: float | None
-    metric_fn: Callable | None
+    train_metric: Callable[[], float] | None  # the metric of the network as it stands, on the training data
+    val_metric: Callable[[], float] | None  # ... on the validation data
     callbacks: list
     run: Run
 
@@ -164,7 +165,10 @@ def train(
         least 1), in an order drawn by ``seed``'s generator each epoch (``shuffle``; otherwise the
         partitions' own order), one reduction per step, the optimizer's state on the driver. So
         the batch size rounds to whole partitions. ``validation`` then takes dask collections
-        too; ``validation_split`` and metrics are refused.
+        too; ``validation_split`` and callable metrics are refused. Metrics are computed on the
+        workers: ``"auto"`` records the validation rows' metric (none without validation data,
+        where it would add a pass over all the data to every iteration); ``"accuracy"`` or
+        ``"r2"`` also records the training rows'.
     Y : array-like of shape (m, n_outputs), or a dask array, DataFrame or Series
     optimizer : str, Optimizer or LBFGS, default "adam"
         ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``, ``"adamw"``, ``"rprop"``,
@@ -198,7 +202,8 @@ def train(
         ``"constant"`` (default), ``"step"``, ``"exponential"``, ``"invscaling"``,
         ``"plateau"`` (watches the validation cost, else the training cost).
     metric : "auto", "accuracy", "r2", None or callable(h, y), default "auto"
-        "auto" is accuracy for cross-entropy networks and R^2 for squared cost.
+        "auto" is accuracy for cross-entropy networks and R^2 for squared cost, recorded in
+        the history every epoch (on the validation data when there is some).
     warm_start : bool, default True
         Continue from ``net.training_state`` (optimizer state, RNG, epoch count,
         history) if a previous call left one; False starts afresh (the optimizer's
@@ -251,7 +256,7 @@ def train(
             raise ValueError(f"callbacks must be deltaprop Callback instances, got {type(c).__name__}")
     if opener is not None:
         _check_remote_options(batch_size, validation_split, metric)
-        batch_size, metric = (None if batch_size == "auto" else batch_size), None
+        batch_size = None if batch_size == "auto" else batch_size
     metric_name, metric_fn = _resolve_metric(metric, net)
 
     state = _state_for(net, optimizer, learning_rate, schedule, seed, warm_start)
@@ -268,6 +273,9 @@ def train(
         opened = opener(net, X, Y, sample_weight, validation=validation, client=client)
         objective, val_objective, val, close = opened.objective, opened.validation, None, opened.close
         X = Y = w = None
+        train_metric, val_metric = _remote_metrics(net, metric, metric_name, objective, val_objective)
+        if train_metric is None and val_metric is None:
+            metric_name = None
     else:
         if validation_split is not None:
             (X, Y, w), val = _split(state.split_seed, X, Y, w, validation_split)
@@ -279,6 +287,10 @@ def train(
         else:
             val = None
         objective, val_objective = InProcess(net, X, Y, w), None if val is None else InProcess(net, *val)
+        train_metric = val_metric = None
+        if metric_fn is not None:
+            train_metric = _metric_on(metric_fn, net, X, Y)
+            val_metric = None if val is None else _metric_on(metric_fn, net, val[0], val[1])
     try:
         if early_stopping is not None and val_objective is None:
             raise ValueError("early_stopping watches the validation cost: pass validation= or validation_split=")
@@ -308,7 +320,7 @@ def train(
         steps = math.ceil(len(objective.partition_rows) / parts_per_step) if parts_per_step else math.ceil(m / bs)
         run = Run(net, history, epochs, steps)
         plan = Plan(X, Y, w, objective, val, val_objective, bs, parts_per_step, shuffle, epochs, early_stopping,
-                    max_time, metric_fn, callbacks, run)
+                    max_time, train_metric, val_metric, callbacks, run)
         for c in callbacks:
             c.on_train_begin(run)
 
@@ -329,6 +341,26 @@ def train(
     return history
 
 
+def _metric_on(metric_fn: Callable, net: Network, X, Y) -> Callable[[], float]:
+    """The metric of ``net`` as it stands on in-memory (X, Y)."""
+    return lambda: metric_fn(net.predict(X), Y)
+
+
+def _remote_metrics(net: Network, metric, name: str | None, objective: Objective, val_objective: Objective | None):
+    """(train_metric, val_metric) for data held on a cluster, computed there by the objectives.
+    "auto" watches the validation rows only: on the training rows it would add a pass over all
+    the data to every iteration (an explicit "accuracy" or "r2" asks for that)."""
+    if name is None:
+        return None, None
+
+    def on(obj):
+        return lambda: obj.metric(net.params, name)
+
+    val_metric = None if val_objective is None else on(val_objective)
+    train_metric = None if metric == "auto" else on(objective)
+    return train_metric, val_metric
+
+
 def _check_remote_options(batch_size, validation_split, metric) -> None:
     """The options that need the data in this process, refused for data held on a cluster."""
     if batch_size not in ("auto", None) and not (isinstance(batch_size, numbers.Integral) and not isinstance(batch_size, bool)
@@ -341,9 +373,9 @@ def _check_remote_options(batch_size, validation_split, metric) -> None:
     if validation_split is not None:
         raise ValueError("validation_split needs the data in memory; for data on a Dask cluster pass "
                          "validation=(X_val, Y_val) as dask collections")
-    if metric not in ("auto", None):
-        raise ValueError(f"metric={metric!r} is not computed on a Dask cluster yet; use metric=None "
-                         "(the history records the training and validation costs)")
+    if callable(metric):
+        raise ValueError("a callable metric needs the outputs in this process; for data on a Dask cluster use "
+                         "metric='accuracy' or 'r2' (computed on the workers), 'auto' or None")
 
 
 def _check_training_memory(net, opt, batch: int, early: bool) -> None:
@@ -401,11 +433,7 @@ def _init_optimizer(net, opt):
 def _evaluate(plan: Plan, net: Network):
     """(J, metric) on the validation data, J including weight decay."""
     J = plan.val_objective.loss(net.params)
-    metric = None
-    if plan.metric_fn is not None:
-        X, Y, _ = plan.validation
-        metric = plan.metric_fn(net.predict(X), Y)
-    return J, metric
+    return J, None if plan.val_metric is None else plan.val_metric()
 
 
 def _diverged(net, epoch, step, J, lr, snapshot):
@@ -425,8 +453,8 @@ def _end_of_epoch(net, state: TrainingState, plan: Plan, cost: float, lr: float,
     val_cost, metric = (None, None)
     if plan.val_objective is not None:
         val_cost, metric = _evaluate(plan, net)
-    elif plan.metric_fn is not None:
-        metric = plan.metric_fn(net.predict(plan.X), plan.Y)
+    elif plan.train_metric is not None:
+        metric = plan.train_metric()
     record = {
         "epoch": state.epoch,
         "cost": cost,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["accuracy", "r2", "rmse", "mae", "for_network", "confusion_matrix", "precision_recall_f1",
-           "majority_class", "constant_prediction"]
+__all__ = ["accuracy", "n_correct", "r2", "r2_from_sums", "rmse", "mae", "for_network", "is_single_label",
+           "confusion_matrix", "precision_recall_f1", "majority_class", "constant_prediction"]
 
 
 def accuracy(h: np.ndarray, Y: np.ndarray, *, single_label: bool) -> float:
@@ -22,9 +22,15 @@ def accuracy(h: np.ndarray, Y: np.ndarray, *, single_label: bool) -> float:
     must sit where Y's largest does. Otherwise every output is a yes/no label and a row counts
     when all of them are on the right side of 0.5.
     """
+    return n_correct(h, Y, single_label=single_label) / h.shape[0] if h.shape[0] else float("nan")
+
+
+def n_correct(h: np.ndarray, Y: np.ndarray, *, single_label: bool) -> int:
+    """How many examples :func:`accuracy` counts as right (a sum over rows: data split into
+    partitions adds its partitions' counts)."""
     if single_label:
-        return float(np.mean(h.argmax(axis=1) == Y.argmax(axis=1)))
-    return float(np.mean(np.all((h > 0.5) == (Y > 0.5), axis=1)))
+        return int(np.count_nonzero(h.argmax(axis=1) == Y.argmax(axis=1)))
+    return int(np.count_nonzero(np.all((h > 0.5) == (Y > 0.5), axis=1)))
 
 
 def r2(h: np.ndarray, Y: np.ndarray) -> float:
@@ -38,8 +44,13 @@ def r2(h: np.ndarray, Y: np.ndarray) -> float:
     c = np.abs(Y).max(axis=0) if Y.size else 1.0  # R^2 is scale-free: work in units of each column's size,
     c = np.where(c > 0, c, 1.0)  # so targets near 1e300 do not overflow their squares
     h, Y = h / c, Y / c
-    ss_res = ((Y - h) ** 2).sum(axis=0)
-    ss_tot = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+    return r2_from_sums(((Y - h) ** 2).sum(axis=0), ((Y - Y.mean(axis=0)) ** 2).sum(axis=0))
+
+
+def r2_from_sums(ss_res: np.ndarray, ss_tot: np.ndarray) -> float:
+    """:func:`r2` from each output column's residual and total sums of squares, shape (n_outputs,)
+    (in any units, the same for both sums of a column): how data held in partitions gets it."""
+    ss_res, ss_tot = np.asarray(ss_res, dtype=np.float64), np.asarray(ss_tot, dtype=np.float64)
     ok = ss_tot > 0
     scores = np.where(ok, 1 - ss_res / np.where(ok, ss_tot, 1), np.where(ss_res == 0, 1.0, 0.0))
     return float(scores.mean())
@@ -135,11 +146,17 @@ def constant_prediction(Y: np.ndarray, value) -> dict:
     return {"rmse": rmse(h, Y), "mae": mae(h, Y), "r2": r2(h, Y)}
 
 
+def is_single_label(net) -> bool:
+    """Whether ``net`` gives one class per example (a single softmax output block) rather than
+    independent yes/no labels: how :func:`accuracy` reads its outputs."""
+    outputs = net.layout.outputs
+    return len(outputs) == 1 and net.layout.activations[outputs[0][0]].name == "softmax"
+
+
 def for_network(name: str, net) -> "callable":
     """``metric(h, Y)`` for ``name`` ("accuracy" or "r2") on ``net``'s outputs."""
     if name == "accuracy":
-        outputs = net.layout.outputs
-        single = len(outputs) == 1 and net.layout.activations[outputs[0][0]].name == "softmax"
+        single = is_single_label(net)
         return lambda h, Y: accuracy(h, Y, single_label=single)
     if name == "r2":
         return r2

@@ -39,6 +39,13 @@ class Objective(abc.ABC):
     def loss(self, params: np.ndarray) -> float:
         """J at ``params``."""
 
+    def metric(self, params: np.ndarray, name: str) -> float:
+        """The metric ``name`` ("accuracy" or "r2", as :mod:`deltaprop.train.metrics` defines
+        them) of the network at ``params`` over the data. Objectives over data held elsewhere
+        implement it so that training's history records metrics; in memory the loop computes
+        them itself."""
+        raise ValueError(f"{type(self).__name__} does not compute metrics; use metric=None")
+
 
 class PartitionedObjective(Objective):
     """An objective over data split into partitions that can also answer for a few of them.

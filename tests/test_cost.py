@@ -108,25 +108,36 @@ def test_activations_finite_at_extreme_inputs(act):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("act", BUILTIN_NAMES)
-def test_forward_into_equals_f_everywhere_without_warnings(act, dtype):
-    """forward_into is what the batched forward pass runs (for sigmoid and tanh even where the compiled
-    kernels are installed: NumPy's vectorised exp and tanh are faster): it must equal f to a few units in the
-    last place over the whole range, saturate exactly, and warn about nothing."""
+def test_every_forward_path_equals_f_everywhere_without_warnings(act, dtype):
+    """The two ways a batch's forward pass computes a = f(z + b): the activation's forward_into (the NumPy
+    path) and the compiled bias_activate (sigmoid and tanh there take NumPy's vectorised e^x and tanh). Both
+    must equal f to a few units in the last place over the whole range, saturate exactly, and warn about
+    nothing."""
     import warnings
+
+    from deltaprop.core import compiled
 
     a = dp.get_activation(act)
     far = {np.float32: [-1e30, -1e4, -100.0, -88.8, -87.0], np.float64: [-1e300, -1e4, -800.0, -710.0, -700.0]}[dtype]
     z = np.concatenate([far, np.linspace(-30, 30, 121), [-x for x in far]]).astype(dtype).reshape(-1, 1)
     z = np.hstack([z, z[::-1]]) if act == "softmax" else z
     want = np.asarray(a.f(z.astype(np.float64)))
+    got = {}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        got = a.forward_into(z, np.empty_like(z))
-    assert got.dtype == dtype and np.isfinite(got).all()
+        got["forward_into"] = a.forward_into(z, np.empty_like(z))
+        if compiled.available():
+            zb = z - np.array(0.25, dtype)  # the compiled pass adds the bias itself
+            out = np.empty_like(z)
+            compiled.bias_activate(a.kernel_code, zb, np.full(z.shape[1], 0.25, dtype), out)
+            got["compiled"] = out
     eps = np.finfo(dtype).eps
-    np.testing.assert_allclose(got, want, rtol=4 * eps, atol=np.finfo(dtype).tiny)
-    if act in ("sigmoid", "tanh"):
-        assert got[0, 0] == (0.0 if act == "sigmoid" else -1.0) and got[-1, 0] == 1.0
+    for path, g in got.items():
+        assert g.dtype == dtype and np.isfinite(g).all(), path
+        tol = 4 * eps if path == "forward_into" else 64 * eps  # z - 0.25 + 0.25 rounds z a little
+        np.testing.assert_allclose(g, want, rtol=tol, atol=np.finfo(dtype).tiny, err_msg=path)
+        if act in ("sigmoid", "tanh"):
+            assert g[0, 0] == (0.0 if act == "sigmoid" else -1.0) and g[-1, 0] == 1.0, path
 
 
 @pytest.mark.parametrize("act", [a for a in BUILTIN_NAMES if a != "softmax"])

@@ -57,11 +57,6 @@ class Activation:
     kernel_code : int or None
         Its number in the compiled online kernel (:mod:`deltaprop.core.compiled`);
         None: networks using it take the NumPy path.
-    vector_forward : bool
-        True where ``f_into``, NumPy's vectorised loops, beats the compiled kernel's scalar
-        one on a large batch's block (sigmoid and tanh, whose e^x the compiled loop calls one
-        value at a time: measured 2.3-13x faster): the full-batch and chunked forward pass then
-        uses ``f_into`` even where the compiled kernels are installed.
     formula, derivative : str
         f(z) and f'(z) as a reader sees them (explain pages, ``deltaprop explain``).
     """
@@ -77,7 +72,6 @@ class Activation:
     kinked: bool = False
     onnx: tuple | None = None
     kernel_code: int | None = None
-    vector_forward: bool = False
     formula: str = "f(z)"
     derivative: str = "f'(z)"
 
@@ -272,9 +266,9 @@ _BUILTIN = (
     Activation("identity", _identity, _identity_prime, f_into=_identity_into, fprime_into=_identity_prime_into,
                onnx=("Identity", {}), kernel_code=0, formula="z", derivative="1"),
     Activation("sigmoid", _sigmoid, _sigmoid_prime, f_into=_sigmoid_into, fprime_into=_sigmoid_prime_into,
-               onnx=("Sigmoid", {}), kernel_code=1, vector_forward=True, formula="1 / (1 + e^-z)", derivative="f(z) (1 - f(z))"),
+               onnx=("Sigmoid", {}), kernel_code=1, formula="1 / (1 + e^-z)", derivative="f(z) (1 - f(z))"),
     Activation("tanh", np.tanh, _tanh_prime, f_into=_tanh_into, fprime_into=_tanh_prime_into,
-               onnx=("Tanh", {}), kernel_code=2, vector_forward=True, formula="tanh(z)", derivative="1 - f(z)^2"),
+               onnx=("Tanh", {}), kernel_code=2, formula="tanh(z)", derivative="1 - f(z)^2"),
     Activation("relu", _relu, _relu_prime, f_into=_relu_into, fprime_into=_relu_prime_into, init="he",
                kinked=True, onnx=("Relu", {}), kernel_code=3, formula="max(z, 0)", derivative="1 if z > 0 else 0"),
     Activation("leaky_relu", _leaky_relu, _leaky_relu_prime, f_into=_leaky_relu_into,

@@ -99,7 +99,7 @@ def forward(layout: Layout, W: list, b: list, X: np.ndarray, ws: Workspace) -> t
             else:
                 zj += np.matmul(a[k], W[e].T, out=ws.g[j])
         act = layout.activations[j]
-        if fused and act.kernel_code is not None and not act.vector_forward:
+        if fused and act.kernel_code is not None:
             compiled.bias_activate(act.kernel_code, zj, b[j - 1], a[j])  # z_i += b_i; a = f(z), one pass
         else:
             zj += b[j - 1]  # + b_i

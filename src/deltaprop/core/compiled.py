@@ -385,13 +385,51 @@ if njit is not None:
     # --- fused elementwise kernels for the NumPy path: one pass each, rows of a workspace ------------
 
     @njit(cache=True, fastmath=_FAST, error_model="numpy")
-    def bias_activate(code, z, b, a):
-        """z += b and a = f(z) for a block's (m, units) net inputs, in one pass (code: the activation's
-        ``kernel_code``)."""
+    def _bias_activate_loop(code, z, b, a):
+        """z += b and a = f(z), one pass, f computed value by value."""
         for r in range(z.shape[0]):
             for i in range(z.shape[1]):
                 z[r, i] += b[i]
             _activate(code, z, a, r)
+
+    @njit(cache=True, fastmath=_FAST, error_model="numpy")
+    def _bias_negate(z, b, a):
+        """z += b and a = -z, one pass."""
+        for r in range(z.shape[0]):
+            for i in range(z.shape[1]):
+                z[r, i] += b[i]
+                a[r, i] = -z[r, i]
+
+    @njit(cache=True, fastmath=_FAST, error_model="numpy")
+    def _bias_add(z, b):
+        for r in range(z.shape[0]):
+            for i in range(z.shape[1]):
+                z[r, i] += b[i]
+
+    @njit(cache=True, fastmath=_FAST, error_model="numpy")
+    def _reciprocal_1p(a):
+        """a = 1 / (1 + a), one pass (a = inf gives exactly 0)."""
+        for r in range(a.shape[0]):
+            for i in range(a.shape[1]):
+                a[r, i] = 1.0 / (1.0 + a[r, i])
+
+    def bias_activate(code, z, b, a):
+        """z += b and a = f(z) for a block's (m, units) net inputs (code: the activation's ``kernel_code``).
+
+        One compiled pass, except where f needs e^x or tanh: the compiled loop calls libm's one value
+        at a time, NumPy's are vectorised (2.3-13x faster per element, measured on AVX-512), so sigmoid
+        takes three passes (z += b with a = -z; a = e^a; a = 1 / (1 + a)) and tanh two.
+        """
+        if code == 1:  # sigmoid: 1 / (1 + e^-z); e^-z = inf (z below about -88 in float32, -709 in float64) gives 0
+            _bias_negate(z, b, a)
+            with np.errstate(over="ignore"):
+                np.exp(a, out=a)
+            _reciprocal_1p(a)
+        elif code == 2:
+            _bias_add(z, b)
+            np.tanh(z, out=a)
+        else:
+            _bias_activate_loop(code, z, b, a)
 
     @njit(cache=True, fastmath=_FAST, error_model="numpy")
     def delta_into(code, z, a, g, s, delta, d, db):

@@ -257,3 +257,23 @@ def test_a_checkpoint_cannot_name_any_bit_generator():
     captured["meta"]["rng_type"] = "test"  # numpy.random.test would run pytest
     with pytest.raises(ValueError, match="unknown random bit generator 'test'"):
         restore_state(_net(), captured)
+
+
+def test_one_network_predicts_and_evaluates_from_many_threads_as_from_one():
+    """A network's scratch buffers are per thread: threads sharing one network (a threaded Dask worker
+    mapping predict over partitions of equal size, a web server) get exactly what one thread gets. With
+    one shared workspace per batch size, the threads overwrote each other's activations."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    net = dp.Network.layered([6, 64, 32, 3], hidden="tanh", output="softmax", cost="cross_entropy", seed=0)
+    rng = np.random.default_rng(0)
+    Xs = [rng.normal(size=(3000, 6)) for _ in range(12)]
+    Ys = [np.eye(3)[rng.integers(0, 3, 3000)] for _ in range(12)]
+    want = [net.predict(X) for X in Xs]
+    want_lg = [(J, g.copy()) for J, g in (net.loss_and_grad(X, Y) for X, Y in zip(Xs, Ys))]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(5):
+            got = list(pool.map(net.predict, Xs))
+            assert all(np.array_equal(g, w) for g, w in zip(got, want))
+            got_lg = list(pool.map(lambda i: net.loss_and_grad(Xs[i], Ys[i]), range(12)))
+            assert all(J == J0 and np.array_equal(g, g0) for (J, g), (J0, g0) in zip(got_lg, want_lg))

@@ -9,6 +9,8 @@ arithmetic is in :mod:`deltaprop.core.backprop`.
 
 from __future__ import annotations
 
+import threading
+
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -198,14 +200,16 @@ class Network:
         self.W, self.b = self.layout.views(self._params)
         free = self.layout.free
         self._free = None if free is None else free.astype(self.dtype)
-        self._workspaces: dict = {}  # batch size -> backprop.Workspace
+        # batch size -> backprop.Workspace, one cache per thread: the buffers are scratch space, and
+        # two threads predicting with one network (a threaded Dask worker, a web server) must not share it
+        self._scratch = threading.local()
         self._decay = (None, None)
         self._grad_views = (None, None, None)
         self._rows = bp.Workspace.rows_per_chunk(self.layout, self.dtype)  # rows per chunk of a large batch
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        for k in ("W", "b", "_free", "_workspaces", "_decay", "_grad_views", "_rows"):
+        for k in ("W", "b", "_free", "_scratch", "_decay", "_grad_views", "_rows"):
             state.pop(k, None)  # views and buffers: rebuilt from _params, so W and b stay views into params
         return state
 
@@ -382,17 +386,20 @@ class Network:
         return X, Y, w
 
     def _workspace(self, m: int) -> bp.Workspace:
-        """The buffers for batches of m rows, made once (a few batch sizes are kept)."""
-        ws = self._workspaces.get(m)
+        """The calling thread's buffers for batches of m rows, made once (a few batch sizes are kept)."""
+        cache = getattr(self._scratch, "workspaces", None)
+        if cache is None:
+            cache = self._scratch.workspaces = {}
+        ws = cache.get(m)
         if ws is None:
-            bigger = [w for w in self._workspaces.values() if w.m > m and w.m <= 8 * m]
+            bigger = [w for w in cache.values() if w.m > m and w.m <= 8 * m]
             if bigger:  # a batch smaller than one seen before (the last of an epoch) uses its first rows
                 ws = min(bigger, key=lambda w: w.m).view(m)
             else:
-                if len(self._workspaces) >= 4:
-                    self._workspaces.clear()
+                if len(cache) >= 4:
+                    cache.clear()
                 ws = bp.Workspace(self.layout, m, self.dtype)
-            self._workspaces[m] = ws
+            cache[m] = ws
         return ws
 
     def _decay_vector(self) -> np.ndarray | None:
@@ -406,9 +413,10 @@ class Network:
         return vec
 
     def _views_of(self, grad: np.ndarray) -> tuple[list, list]:
-        if self._grad_views[0] is not grad:
-            self._grad_views = (grad, *self.layout.views(grad))
-        return self._grad_views[1], self._grad_views[2]
+        views = self._grad_views  # read once: another thread may replace it for its own grad
+        if views[0] is not grad:
+            views = self._grad_views = (grad, *self.layout.views(grad))
+        return views[1], views[2]
 
     def regularization(self) -> float:
         """lambda/2 sum W^2 + l1 sum |W| at the current parameters."""

@@ -460,6 +460,77 @@ def test_read_decides_as_in_memory(client, tmp_path, impute):
     assert Xd.shape == (300, data.n_inputs) and data.Y.compute().to_numpy().sum(axis=1).tolist() == [1.0] * 300
 
 
+@pytest.mark.parametrize("impute", ["none", "mean"])
+def test_read_drop_missing_skips_the_rows_memory_skips(client, tmp_path, impute):
+    """drop_missing: without a fill, every row with a missing cell (number or text) or no target is left out
+    before the statistics; with impute="mean", only the rows without a target. The columns, fills and scaler
+    then equal Columns.fit + Scaler.fit on the rows kept, as the in-memory --drop-missing gives them."""
+    from deltaprop.distributed import read
+    from deltaprop.model import Scaler
+    from deltaprop.preprocess import Columns, as_table
+
+    frame = penguin_like()
+    frame.loc[[5, 150, 299], "species"] = None  # three rows without a target
+    for i in range(3):
+        frame.iloc[i * 100:(i + 1) * 100].to_parquet(tmp_path / f"part{i}.parquet")
+    refusal = ("column 'mass': 7 missing values; pass --impute mean|most-frequent .* or --drop-missing"
+               if impute == "none" else "target 'species': 3 missing or infinite values; pass --drop-missing")
+    with pytest.raises(ValueError, match=refusal):
+        read(str(tmp_path / "*.parquet"), target="species", impute=impute, client=client)
+    data = read(str(tmp_path / "*.parquet"), target="species", impute=impute, drop_missing=True, client=client)
+    gaps = frame["species"].isna()
+    if impute == "none":
+        gaps |= frame[["bill", "mass", "island"]].isna().any(axis=1)
+    kept = frame[~gaps]
+    assert 3 <= gaps.sum() < 100 and (impute == "mean" or gaps.sum() > 3) and data.n_rows == len(kept)
+    what = "with a missing value" if impute == "none" else "without a target"
+    assert data.decisions[0] == f"{int(gaps.sum())} rows {what} skipped (--drop-missing)"
+    table = as_table(kept[["bill", "mass", "island"]])
+    cols, _ = Columns.fit(table, impute=impute)
+    X, _ = cols.transform(table)
+    ref = Scaler.fit(X)
+    assert [(c.name, c.kind, c.categories) for c in data.columns.columns] == \
+        [(c.name, c.kind, c.categories) for c in cols.columns]
+    assert rel(data.scaler.mean, ref.mean) < 1e-12 and rel(data.scaler.scale, ref.scale) < 1e-12
+    Xd = data.X.compute().to_numpy()
+    assert Xd.shape == (len(kept), data.n_inputs) and rel(Xd, ref.transform(X)) < 1e-12
+    assert data.Y.compute().shape[0] == len(kept)
+
+
+@pytest.mark.parametrize("optimizer,batch_size,schedule", [("gd", None, "exponential"), ("sgd", 10_000, "step")])
+def test_schedules_on_the_cluster_equal_in_memory(client, optimizer, batch_size, schedule):
+    """A learning-rate schedule steps on the driver, once per epoch, as in one process."""
+    net, X, Y = blocks_problem()
+    ref = net.copy()
+    kw = dict(optimizer=optimizer, learning_rate=0.3, batch_size=batch_size, epochs=6, schedule=schedule,
+              shuffle=False, metric=None)
+    h0 = dp.train(ref, X, Y, **kw)
+    h = dp.train(net, *dask_pair(X, Y, chunks=10_000), client=client, **kw)
+    assert h["learning_rate"] == h0["learning_rate"]
+    assert schedule == "step" or len(set(h0["learning_rate"])) == 6  # exponential: a new rate every epoch
+    assert rel(h["cost"], h0["cost"]) < 1e-12 and rel(net.params, ref.params) < 1e-12
+
+
+def test_cli_drop_missing_and_schedule_on_the_cluster(tmp_path, capsys):
+    """--drop-missing and --schedule, which the cluster path used to refuse, work as in memory."""
+    from deltaprop.cli import main
+
+    frame = penguin_like(m=400, seed=2)
+    frame.to_parquet(tmp_path / "t.parquet", row_group_size=100)
+    out = tmp_path / "m.safetensors"
+    gaps = int(frame[["bill", "mass", "island", "species"]].isna().any(axis=1).sum())
+    code = main(["train", str(tmp_path / "t.parquet"), "--target", "species", "--drop-missing", "--optimizer", "gd",
+                 "--lr", "0.5", "--schedule", "exponential", "--epochs", "5", "--validation-split", "0",
+                 "--scheduler", "local:2", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert f"{gaps} rows with a missing value skipped (--drop-missing)" in err and gaps > 7
+    model = dp.load(out)
+    rates = model.history["learning_rate"]
+    assert rates[0] == 0.5 and all(b < a for a, b in zip(rates, rates[1:]))
+    assert model.settings["rows"] == 400 - gaps and model.settings["schedule"] == "exponential"
+
+
 def test_read_train_save_predict(client, tmp_path):
     """The whole path: Parquet on the cluster -> L-BFGS -> dp.save -> dp.load -> predict on a raw table."""
     from deltaprop.distributed import read
@@ -560,7 +631,7 @@ def test_cli_refuses_what_the_cluster_path_cannot_do(tmp_path, capsys):
     f = str(tmp_path / "a.parquet")
     cases = [
         (["--optimizer", "adam"], "--scheduler trains full batch"),
-        (["--optimizer", "gd", "--schedule", "step"], "--schedule is not available with --scheduler"),
+        (["--dataset", "digits"], "--dataset is not available with --scheduler"),
         (["--out", f], "is the input DATA"),  # an output never replaces a file the cluster reads
         (["--optimizer", "adam", "--batch-size", "5000"], "or in minibatches of at least 10000 rows"),
         (["--scheduler", "local:0"], "scheduler 'local:0'"),

@@ -26,7 +26,7 @@ from .progress import StopOnSignal, progress_for
 MIN_VALIDATION_ROWS = 50  # below this, early stopping on the validation cost is left off (as in memory)
 
 NOT_YET = {  # flags of in-memory training that the cluster path does not take (yet), and their defaults
-    "--schedule": ("schedule", None), "--drop-missing": ("drop_missing", False), "--dataset": ("dataset", None),
+    "--dataset": ("dataset", None),
 }
 
 
@@ -74,7 +74,7 @@ def train_on_cluster(args, files: list, hidden: list, acts: list, say, *,
     t0 = time.perf_counter()
     data = read(files if len(files) > 1 else files[0], target=args.target, features=args.features,
                 ignore=args.ignore or (), impute=args.impute, max_categories=args.max_categories, task=args.task,
-                scale=not args.no_scale, client=args.scheduler)
+                scale=not args.no_scale, drop_missing=args.drop_missing, client=args.scheduler)
     try:
         for line in data.decisions:
             say(line)
@@ -100,7 +100,8 @@ def train_on_cluster(args, files: list, hidden: list, acts: list, say, *,
                   "task": data.task, "hidden": hidden, "activation": acts, "cost": cost, "optimizer": args.optimizer,
                   "lr": args.lr, "batch_size": args.batch_size, "weight_decay": args.weight_decay,
                   "validation_split": args.validation_split, "early_stopping": args.early_stopping, "seed": args.seed,
-                  "dtype": args.dtype, "scale": not args.no_scale}
+                  "dtype": args.dtype, "scale": not args.no_scale, "schedule": args.schedule,
+                  "drop_missing": args.drop_missing}
         net = resumed(args, config, say) if resumed is not None and args.resume else None
         if net is None:
             net = Network.layered([data.n_inputs, *hidden, data.n_outputs], hidden=acts,
@@ -129,7 +130,7 @@ def train_on_cluster(args, files: list, hidden: list, acts: list, say, *,
             if vs:
                 train_data, validation = holdout(data.X, data.Y, vs, seed=split_seed(args))
             with stopper:
-                history = train(net, *train_data, optimizer=args.optimizer, learning_rate=args.lr,
+                history = train(net, *train_data, optimizer=args.optimizer, learning_rate=args.lr, schedule=args.schedule,
                                 batch_size=batch_size, epochs=max(args.epochs - done, 1), seed=args.seed,
                                 validation=validation, early_stopping=early, callbacks=callbacks, metric="auto",
                                 client=data.client)

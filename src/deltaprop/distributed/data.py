@@ -6,7 +6,9 @@ one-hot encoded, missing numbers refused or filled), taken from per-partition st
 on the driver: counts, means and sums of squared deviations (merged exactly, Chan's pairwise
 rule), the categories of text columns and the target's classes. The scaler's mean and standard
 deviation of every encoded input follow from them, so the data is read once for the statistics
-and once more when the workers load their partitions for training. Differences from the
+and once more when the workers load their partitions for training. With ``drop_missing``, the
+rows the in-memory ``--drop-missing`` leaves out are left out on the workers, before the
+statistics (:func:`complete_rows`, applied again to the partitions trained on). Differences from the
 in-memory path, all stated: ``impute="median"`` is refused (an exact median needs the sorted
 column across partitions; dask's quantiles are approximate); a column's kind follows its dtype
 as read (a text column of numbers with a typo stays text); row-number columns are not detected.
@@ -23,11 +25,12 @@ from typing import Callable
 import numpy as np
 
 from ..core import Network
+from ..io.data import missing_mask
 from ..model import Model, Scaler, task_rule
 from ..preprocess import Column, Columns, as_table, is_number_column, text_values
 from ..train import History
 
-__all__ = ["ClusterTable", "holdout", "read", "partition_stats", "merge_stats"]
+__all__ = ["ClusterTable", "complete_rows", "holdout", "read", "partition_stats", "merge_stats"]
 
 MAX_CLASSES = 1000  # distinct target values kept per partition: beyond this a target is not a set of classes
 
@@ -92,10 +95,28 @@ def merge_column(a: dict, b: dict, name: str) -> dict:
     return out
 
 
-def partition_stats(frame, names: list, target: str, *, numbers_counted: bool, cap: int) -> dict:
-    """Runs on a worker: the statistics of one partition (a pandas DataFrame)."""
+def complete_rows(frame, subset: list):
+    """Runs on a worker: the partition's rows with a value in every column of ``subset`` (missing as
+    :func:`deltaprop.io.data.missing_mask` defines it for the in-memory path)."""
+    if not subset or len(frame) == 0:
+        return frame
+    table = as_table(frame[subset])
+    gaps = np.zeros(len(frame), dtype=bool)
+    for name in subset:
+        gaps |= missing_mask(table[name])
+    return frame[~gaps] if gaps.any() else frame
+
+
+def partition_stats(frame, names: list, target: str, *, numbers_counted: bool, cap: int,
+                    drop: list | None = None) -> dict:
+    """Runs on a worker: the statistics of one partition (a pandas DataFrame); with ``drop``, of
+    its :func:`complete_rows` in those columns, counting the rows left out."""
+    rows = len(frame)
+    if drop:
+        frame = complete_rows(frame, drop)
     table = as_table(frame[names + [target]])
-    stats = {"rows": len(frame), "target": column_stats(table[target], counts=True, cap=MAX_CLASSES)}
+    stats = {"rows": len(frame), "dropped": rows - len(frame),
+             "target": column_stats(table[target], counts=True, cap=MAX_CLASSES)}
     for name in names:
         stats[name] = column_stats(table[name], counts=numbers_counted, cap=cap)
     return stats
@@ -103,9 +124,9 @@ def partition_stats(frame, names: list, target: str, *, numbers_counted: bool, c
 
 def merge_stats(a: dict, b: dict) -> dict:
     """Two partitions' statistics as one (associative: merged in a tree, in a fixed order)."""
-    out = {"rows": a["rows"] + b["rows"]}
+    out = {"rows": a["rows"] + b["rows"], "dropped": a["dropped"] + b["dropped"]}
     for k in a:
-        if k != "rows":
+        if k not in ("rows", "dropped"):
             out[k] = merge_column(a[k], b[k], k)
     return out
 
@@ -217,7 +238,8 @@ def read_frame(path: str | list):
 
 
 def read(path, *, target: str, features: list | None = None, ignore=(), impute: str = "none",
-         max_categories: int = 20, task: str | None = None, scale: bool = True, client=None) -> ClusterTable:
+         max_categories: int = 20, task: str | None = None, scale: bool = True, drop_missing: bool = False,
+         client=None) -> ClusterTable:
     """Read Parquet or CSV files on a Dask cluster and encode them for a network, in one statistics pass.
 
     Parameters
@@ -236,6 +258,10 @@ def read(path, *, target: str, features: list | None = None, ignore=(), impute: 
         Default: by :data:`deltaprop.model.TASK_RULE`.
     scale : bool, default True
         Standardise the inputs (and a regression target).
+    drop_missing : bool, default False
+        Leave out the rows without a target, and (with ``impute="none"``) the rows with any
+        missing feature, before the statistics, as the in-memory ``--drop-missing`` does;
+        otherwise a missing target or a missing number without a fill is refused.
     client : None, str or distributed.Client
         As for :func:`deltaprop.distributed.connect`; None starts an embedded local cluster,
         which ``ClusterTable.close`` stops.
@@ -282,18 +308,26 @@ def read(path, *, target: str, features: list | None = None, ignore=(), impute: 
     if not use:
         raise ValueError(f"{source}: no feature columns left besides the target {target!r}")
 
+    drop = ([target] + (use if impute == "none" else [])) if drop_missing else None
     c, close = connect(client)
     try:
         parts = frame.to_delayed()
         stats = [dask.delayed(partition_stats)(p, use, target, numbers_counted=impute == "most-frequent",
-                                               cap=max(int(max_categories), 1) + 1) for p in parts]
+                                               cap=max(int(max_categories), 1) + 1, drop=drop) for p in parts]
         while len(stats) > 1:  # a tree of merges, in a fixed order
             stats = [dask.delayed(merge_stats)(stats[i], stats[i + 1]) if i + 1 < len(stats) else stats[i]
                      for i in range(0, len(stats), 2)]
         s = c.compute(stats[0]).result()
+        if drop and s["rows"] == 0:
+            raise ValueError(f"{source}: every row has a missing value" + (" (in the target)" if len(drop) == 1 else ""))
+        if drop:
+            frame = frame.map_partitions(complete_rows, drop, meta=dict(frame.dtypes))  # the same rows, for training
         table = decide(s, use, target, impute=impute, max_categories=max_categories, task=task, scale=scale,
                        source=source)
         columns, scaler, target_scaler, classes, task_, decisions = table
+        if s["dropped"]:
+            what = "without a target" if len(drop) == 1 else "with a missing value"
+            decisions.insert(0, f"{s['dropped']} rows {what} skipped (--drop-missing)")
         X = frame.map_partitions(encode_inputs, columns, scaler,
                                  meta={n: np.float64 for n in columns.input_names})
         y_names = [f"{target}={k}" for k in classes] if classes is not None else [target]
@@ -334,7 +368,8 @@ def decide(s: dict, names: list, target: str, *, impute: str, max_categories: in
             if st["missing"]:
                 if impute == "none":
                     raise ValueError(f"{where}column {name!r}: {st['missing']} missing values; pass --impute mean|"
-                                     "most-frequent (impute=...) to fill them")
+                                     "most-frequent (impute=...) to fill them, or --drop-missing (drop_missing=True) "
+                                     "to skip those rows")
                 decisions.append(f"column {name!r}: {st['missing']} missing of {m} filled with the training rows' "
                                  f"{impute.replace('-', ' ')} {fill:.6g}")
                 n, mean, M2, big = merge_moments([n, mean, M2, big], [st["missing"], fill, 0.0, abs(fill)])
@@ -363,7 +398,9 @@ def decide(s: dict, names: list, target: str, *, impute: str, max_categories: in
             stds.append(std if std > 1e-12 else 1.0)
     t = s["target"]
     if t["missing"] or t.get("inf"):
-        raise ValueError(f"{where}target {target!r}: {t['missing'] + t.get('inf', 0)} missing or infinite values")
+        raise ValueError(f"{where}target {target!r}: {t['missing'] + t.get('inf', 0)} missing or infinite values"
+                         + ("; pass --drop-missing (drop_missing=True) to skip the rows without a target"
+                            if t["missing"] and not t.get("inf") else ""))
     if task is None:  # the same rule as in memory, on the statistics merged from the partitions
         task, _ = task_rule(labels=t["kind"] == "text", whole=bool(t.get("whole", False)),
                             distinct=None if t["counts"] is None else len(t["counts"]), rows=m)

@@ -209,6 +209,32 @@ def test_train_with_validation_and_early_stopping(client):
     assert rel(h["val_cost"], h0["val_cost"]) < 1e-12 and rel(net.params, ref.params) < 1e-12
 
 
+def test_validation_split_holds_out_seeded_rows_on_the_workers(client):
+    """validation_split on the cluster: each row of partition k is held out by the generator seeded with
+    (the run's split seed, k); the run equals one process trained on the other rows with those rows as
+    validation= (costs, validation costs, early stopping's restored epoch, to 1e-12), and a resumed run
+    holds out the same rows (its state keeps the split seed)."""
+    from deltaprop.distributed.objective import held_out
+
+    net, X, Y, _ = softmax_problem(m=900, weight_decay=1e-3, l1=0.0)
+    chunks = 150
+    split_seed = int(np.random.default_rng(7).integers(2**63 - 1))  # the first draw of a fresh run's generator
+    held = np.concatenate([held_out(chunks, 0.25, split_seed, k) for k in range(900 // chunks)])
+    assert 150 < held.sum() < 300
+    kw = dict(optimizer="lbfgs", epochs=30, early_stopping=3, seed=7)
+    ref = net.copy()
+    h0 = dp.train(ref, X[~held], Y[~held], validation=(X[held], Y[held]), **kw)
+    h = dp.train(net, *dask_pair(X, Y, chunks), validation_split=0.25, client=client, **kw)
+    assert h.stopped == h0.stopped and h.best_epoch == h0.best_epoch
+    assert rel(h["cost"], h0["cost"]) < 1e-12 and rel(h["val_cost"], h0["val_cost"]) < 1e-12
+    assert rel(h["metric"], h0["metric"]) < 1e-12  # the held-out rows' accuracy, computed on the workers
+    assert rel(net.params, ref.params) < 1e-12
+    more = dp.train(net, *dask_pair(X, Y, chunks), validation_split=0.25, client=client, optimizer="lbfgs",
+                    epochs=2)
+    more0 = dp.train(ref, X[~held], Y[~held], validation=(X[held], Y[held]), optimizer="lbfgs", epochs=2)
+    assert rel(more["val_cost"][-2:], more0["val_cost"][-2:]) < 1e-12
+
+
 def test_train_runs_are_bitwise_reproducible(client):
     net, X, Y, _ = softmax_problem(m=600)
     a, b = net.copy(), net.copy()
@@ -232,8 +258,10 @@ def test_train_refuses_what_needs_the_data_in_memory(client):
     with pytest.raises(ValueError, match="batch_size=32 is too small for data on a Dask cluster: every step is one "
                                          "round trip .* at least 10000 rows"):
         dp.train(net, Xd, Yd, optimizer="adam", batch_size=32, client=client)
-    with pytest.raises(ValueError, match="validation_split needs the data in memory"):
-        dp.train(net, Xd, Yd, optimizer="lbfgs", validation_split=0.2, client=client)
+    with pytest.raises(ValueError, match=r"validation_split must be a fraction in \(0, 1\), got 1.5"):
+        dp.train(net, Xd, Yd, optimizer="lbfgs", validation_split=1.5, client=client)
+    with pytest.raises(ValueError, match="validation_split=0.001 held out no usable rows .* use a larger fraction"):
+        dp.train(net, *dask_pair(X[:20], Y[:20], chunks=10), optimizer="lbfgs", validation_split=0.001, client=client)
     with pytest.raises(ValueError, match="a callable metric needs the outputs in this process; for data on a Dask "
                                          "cluster use metric='accuracy' or 'r2'"):
         dp.train(net, Xd, Yd, optimizer="lbfgs", metric=lambda h, y: 0.0, client=client)
@@ -890,6 +918,27 @@ def test_estimators_take_dask_dataframes_binary_and_regression(client):
     assert out.shape == (400,) and rel(out.compute(), rref.predict(X)) < 1e-10
 
 
+def test_estimators_stop_early_on_dask_collections(client):
+    """early_stopping on dask data: validation_fraction of the rows held out on the workers (seeded by
+    random_state), the validation cost watched, the best iteration restored."""
+    from deltaprop.sklearn import DeltaClassifier
+
+    _, X, Y, _ = softmax_problem(m=1200)
+    y = Y.argmax(axis=1)
+    Xd, yd = da.from_array(X, chunks=200), da.from_array(y, chunks=200)
+    clf = DeltaClassifier(hidden=(16,), optimizer="lbfgs", epochs=200, early_stopping=2, validation_fraction=0.2,
+                          weight_decay=0.0, random_state=3).fit(Xd, yd)
+    h = clf.history_
+    vals = h["val_cost"]
+    assert all(v is not None for v in vals) and h.stopped in ("early_stopping", "epochs", "converged")
+    best = int(np.argmin(vals))
+    assert h.best_epoch == best + 1 and len(vals) < 200
+    again = DeltaClassifier(hidden=(16,), optimizer="lbfgs", epochs=200, early_stopping=2, validation_fraction=0.2,
+                            weight_decay=0.0, random_state=3).fit(Xd, yd)
+    assert np.array_equal(again.network_.params, clf.network_.params)  # the same held-out rows, bit for bit
+    assert (clf.predict(Xd).compute() == y).mean() > 0.8
+
+
 def test_estimators_refuse_on_dask_what_needs_the_data_here(client):
     from deltaprop.sklearn import DeltaClassifier, DeltaRegressor
 
@@ -897,8 +946,6 @@ def test_estimators_refuse_on_dask_what_needs_the_data_here(client):
     Xd, yd = da.from_array(X, chunks=100), da.from_array(Y.argmax(axis=1), chunks=100)
     with pytest.raises(ValueError, match=r"optimizer='adam': fit on dask collections trains full batch"):
         DeltaClassifier().fit(Xd, yd)
-    with pytest.raises(ValueError, match="early_stopping=True: fit on dask collections"):
-        DeltaClassifier(optimizer="lbfgs", early_stopping=True).fit(Xd, yd)
     with pytest.raises(ValueError, match="X and y must both be"):
         DeltaClassifier(optimizer="lbfgs").fit(Xd, Y.argmax(axis=1))
     with pytest.raises(ValueError, match="sample_weight must be a dask array"):

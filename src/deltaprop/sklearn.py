@@ -252,13 +252,13 @@ class _DeltaEstimator(BaseEstimator):
     def _patience(self, n):
         """Epochs without improvement that early stopping tolerates, or None when it is off."""
         es = self.early_stopping
-        if es is None or es is False or n < 10:  # too few examples to hold any out
+        if es is None or es is False or (n is not None and n < 10):  # too few examples to hold any out (n None: on dask)
             return None
         return self.n_iter_no_change if es is True else int(es)
 
     def _train(self, X, Y, sample_weight, epochs, first_call, partial, *, on_dask=False, client=None):
         net = self.network_
-        n = None if on_dask else X.shape[0]  # on dask: full batch, no held-out rows, so n is not needed
+        n = None if on_dask else X.shape[0]  # on dask: full batch; early stopping's rows are held out on the workers
         batch = self.batch_size
         if get_optimizer(self.optimizer).full_batch or batch is None or on_dask:
             batch = None
@@ -340,9 +340,6 @@ class _DeltaEstimator(BaseEstimator):
         if not (opt.full_batch or self.optimizer == "gd" or self.batch_size is None):
             raise ValueError(f"optimizer={self.optimizer!r}: fit on dask collections trains full batch (one reduction "
                              "over the cluster per step); use optimizer='lbfgs', 'rprop' or 'gd' (or batch_size=None)")
-        if self.early_stopping not in (None, False):
-            raise ValueError(f"early_stopping={self.early_stopping!r}: fit on dask collections holds out no validation "
-                             "rows yet; use early_stopping=None")
         n_features, names = dask_features(X)
         if first:
             self.n_features_in_ = n_features
@@ -461,6 +458,9 @@ class DeltaClassifier(ClassifierMixin, _DeltaEstimator):
         (scikit-learn's MLP watches the validation score) with the rule of ``tol``;
         ``True`` tolerates ``n_iter_no_change`` epochs, an int that many instead. At
         the end, the parameters of the epoch with the lowest validation cost are restored.
+        On dask collections the held-out rows are drawn on the workers, each row of
+        partition k with probability ``validation_fraction`` (a generator seeded from
+        ``random_state`` and k), so the share is that fraction in expectation.
     validation_fraction : float, default 0.1
         Held out for early stopping.
     random_state : int, RandomState or None

@@ -29,6 +29,7 @@ from ..io.data import missing_mask
 from ..model import Model, Scaler, task_rule
 from ..preprocess import Column, Columns, as_table, is_number_column, text_values
 from ..train import History
+from .objective import held_out
 
 __all__ = ["ClusterTable", "complete_rows", "holdout", "read", "partition_stats", "merge_stats"]
 
@@ -421,12 +422,6 @@ def decide(s: dict, names: list, target: str, *, impute: str, max_categories: in
             target_scaler = Scaler(np.array([mean]), np.array([std if informative else 1.0]))
     scaler = Scaler(np.array(means), np.array(stds)) if scale else None
     return Columns(tuple(cols)), scaler, target_scaler, classes, task, decisions
-
-
-def held_out(n_rows: int, fraction: float, seed: int, number: int) -> np.ndarray:
-    """Which of partition ``number``'s ``n_rows`` rows are held out: a draw of its own generator,
-    seeded by ``(seed, number)``, so the same rows on every worker, every read and every resume."""
-    return np.random.default_rng([int(seed), int(number)]).random(n_rows) < fraction
 
 
 def take_rows(frame, fraction: float, seed: int, number: int, held: bool):

@@ -62,8 +62,18 @@ class Group:
         self.weight = float(sum(X.shape[0] if w is None else float(w.sum()) for X, _, w in parts))
 
 
-def load_group(net: Network, first: int, xs: list, ys: list, ws: list | None) -> Group:
-    """Runs on a worker: check and keep partitions ``first, first + 1, ...`` of X, Y (and weights)."""
+def held_out(n_rows: int, fraction: float, seed: int, number: int) -> np.ndarray:
+    """Which of partition ``number``'s ``n_rows`` rows are held out for validation: a draw of its own
+    generator, seeded by ``(seed, number)``, so the same rows on every worker, every read and every
+    resume (the share is ``fraction`` in expectation, not exactly)."""
+    return np.random.default_rng([int(seed), int(number)]).random(n_rows) < fraction
+
+
+def load_group(net: Network, first: int, xs: list, ys: list, ws: list | None,
+               split: tuple | None = None) -> Group:
+    """Runs on a worker: check and keep partitions ``first, first + 1, ...`` of X, Y (and weights);
+    with ``split = (fraction, seed, held)``, only each partition's :func:`held_out` rows (``held``)
+    or only the others."""
     local = net.copy()
     local.weight_decay, local.l1 = 0.0, 0.0  # the driver adds the regularization once
     local.training_state = None
@@ -75,6 +85,12 @@ def load_group(net: Network, first: int, xs: list, ys: list, ws: list | None) ->
             X, Y, w = local.check_data(np.asarray(X), np.asarray(Y), None if no_weight else w)
         except ValueError as exc:
             raise ValueError(f"partition {first + i}: {exc}") from None
+        if split is not None:
+            fraction, seed, held = split
+            keep = held_out(X.shape[0], fraction, seed, first + i)
+            keep = keep if held else ~keep
+            X, Y, w = X[keep], Y[keep], None if w is None else w[keep]
+            no_weight = no_weight or (w is not None and X.shape[0] > 0 and not w.any())
         rows += X.shape[0]
         sizes.append(int(X.shape[0]))
         if X.shape[0] and not no_weight:
@@ -248,7 +264,8 @@ class DaskObjective(PartitionedObjective):
     >>> J, grad = DaskObjective(net, X, Y, client=client).loss_and_grad(net.params)
     """
 
-    def __init__(self, net: Network, X, Y, sample_weight=None, *, client, groups: int | None = None):
+    def __init__(self, net: Network, X, Y, sample_weight=None, *, client, groups: int | None = None,
+                 split: tuple | None = None):
         import dask
 
         if not isinstance(net, Network):
@@ -270,7 +287,7 @@ class DaskObjective(PartitionedObjective):
         self.groups = []
         for g in range(n_groups):
             a, b = bounds[g], bounds[g + 1]
-            d = dask.delayed(load_group, pure=False)(net, a, xs[a:b], ys[a:b], None if ws is None else ws[a:b])
+            d = dask.delayed(load_group, pure=False)(net, a, xs[a:b], ys[a:b], None if ws is None else ws[a:b], split)
             # a hint, not a pin: a lost worker's group is recomputed elsewhere from its lineage
             self.groups.append(client.compute(d, workers=[workers[g % len(workers)][0]], allow_other_workers=True))
         info = client.gather([client.submit(group_info, f, pure=False) for f in self.groups])

@@ -15,7 +15,8 @@ def is_dask_collection(X) -> bool:
     return hasattr(X, "__dask_graph__") and hasattr(X, "to_delayed")
 
 
-def open_data(net: Network, X, Y, sample_weight=None, *, validation=None, client=None) -> OpenedData:
+def open_data(net: Network, X, Y, sample_weight=None, *, validation=None, validation_split: float | None = None,
+              split_seed: int = 0, client=None) -> OpenedData:
     """The training (and validation) objectives over dask collections, on ``client``'s cluster.
 
     Parameters
@@ -24,6 +25,11 @@ def open_data(net: Network, X, Y, sample_weight=None, *, validation=None, client
     X, Y, sample_weight
         Dask collections split alike by rows (see :class:`DaskObjective`).
     validation : tuple (X_val, Y_val) or (X_val, Y_val, w_val) of dask collections, optional
+    validation_split : float in (0, 1), optional
+        Hold out each row of partition k with this probability, drawn on the workers by a generator
+        seeded with ``(split_seed, k)`` (:func:`~deltaprop.distributed.objective.held_out`): the
+        training objective loads the other rows, the validation objective these.
+    split_seed : int
     client : None, str or distributed.Client
         As for :func:`deltaprop.distributed.connect`.
 
@@ -43,7 +49,16 @@ def open_data(net: Network, X, Y, sample_weight=None, *, validation=None, client
         close_client()
 
     try:
-        made.append(DaskObjective(net, X, Y, sample_weight, client=c))
+        if validation_split is not None:
+            split = float(validation_split), int(split_seed)
+            made.append(DaskObjective(net, X, Y, sample_weight, client=c, split=(*split, False)))
+            try:
+                made.append(DaskObjective(net, X, Y, sample_weight, client=c, split=(*split, True)))
+            except ValueError as exc:
+                raise ValueError(f"validation_split={validation_split:g} held out no usable rows ({exc}); "
+                                 "use a larger fraction") from None
+        else:
+            made.append(DaskObjective(net, X, Y, sample_weight, client=c))
         if validation is not None:
             try:
                 made.append(DaskObjective(net, *validation, client=c))
@@ -52,4 +67,4 @@ def open_data(net: Network, X, Y, sample_weight=None, *, validation=None, client
     except BaseException:
         close()
         raise
-    return OpenedData(made[0], made[1] if validation is not None else None, close)
+    return OpenedData(made[0], made[1] if len(made) > 1 else None, close)

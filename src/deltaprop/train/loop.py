@@ -84,9 +84,13 @@ def _int_at_least(value, name, lo):
     return int(value)
 
 
-def _split(seed, X, Y, w, fraction):
-    if not (isinstance(fraction, numbers.Real) and 0 < fraction < 1):
+def _check_fraction(fraction) -> None:
+    if isinstance(fraction, bool) or not (isinstance(fraction, numbers.Real) and 0 < fraction < 1):
         raise ValueError(f"validation_split must be a fraction in (0, 1), got {fraction!r}")
+
+
+def _split(seed, X, Y, w, fraction):
+    _check_fraction(fraction)
     m = X.shape[0]
     n_val = int(round(m * fraction))
     if n_val < 1 or n_val >= m:
@@ -165,10 +169,12 @@ def train(
         least 1), in an order drawn by ``seed``'s generator each epoch (``shuffle``; otherwise the
         partitions' own order), one reduction per step, the optimizer's state on the driver. So
         the batch size rounds to whole partitions. ``validation`` then takes dask collections
-        too; ``validation_split`` and callable metrics are refused. Metrics are computed on the
-        workers: ``"auto"`` records the validation rows' metric (none without validation data,
-        where it would add a pass over all the data to every iteration); ``"accuracy"`` or
-        ``"r2"`` also records the training rows'.
+        too, and ``validation_split`` holds out each row of partition k with that probability,
+        drawn on the workers by a generator seeded from ``seed`` and k (the same rows on every
+        resume; the share is the fraction in expectation). Callable metrics are refused; the
+        others are computed on the workers: ``"auto"`` records the validation rows' metric (none
+        without validation data, where it would add a pass over all the data to every
+        iteration); ``"accuracy"`` or ``"r2"`` also records the training rows'.
     Y : array-like of shape (m, n_outputs), or a dask array, DataFrame or Series
     optimizer : str, Optimizer or LBFGS, default "adam"
         ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``, ``"adamw"``, ``"rprop"``,
@@ -270,7 +276,8 @@ def train(
 
     close = None
     if opener is not None:
-        opened = opener(net, X, Y, sample_weight, validation=validation, client=client)
+        opened = opener(net, X, Y, sample_weight, validation=validation, validation_split=validation_split,
+                        split_seed=state.split_seed, client=client)
         objective, val_objective, val, close = opened.objective, opened.validation, None, opened.close
         X = Y = w = None
         train_metric, val_metric = _remote_metrics(net, metric, metric_name, objective, val_objective)
@@ -371,8 +378,7 @@ def _check_remote_options(batch_size, validation_split, metric) -> None:
             "or use batch_size=None (full batch) with 'lbfgs', 'rprop' or 'gd'"
         )
     if validation_split is not None:
-        raise ValueError("validation_split needs the data in memory; for data on a Dask cluster pass "
-                         "validation=(X_val, Y_val) as dask collections")
+        _check_fraction(validation_split)
     if callable(metric):
         raise ValueError("a callable metric needs the outputs in this process; for data on a Dask cluster use "
                          "metric='accuracy' or 'r2' (computed on the workers), 'auto' or None")

@@ -130,8 +130,11 @@ def register_source(recognizes: Callable[[object], bool], opener: Callable[..., 
     ----------
     recognizes : callable(X) -> bool
         Whether ``X`` is such data; must not import anything heavy (it is asked about every X).
-    opener : callable(net, X, Y, sample_weight, *, validation, client) -> OpenedData
-        Builds the objectives; ``validation`` is the caller's ``(X_val, Y_val[, w_val])`` or None.
+    opener : callable(net, X, Y, sample_weight, *, validation, validation_split, split_seed, client) -> OpenedData
+        Builds the objectives; ``validation`` is the caller's ``(X_val, Y_val[, w_val])`` or None;
+        ``validation_split`` (a fraction or None) asks it to hold out rows of the data itself,
+        drawn from ``split_seed`` (an int the training state keeps, so a resumed run holds out
+        the same rows).
     """
     SOURCES.append((recognizes, opener))
 

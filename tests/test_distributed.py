@@ -455,12 +455,26 @@ def penguin_like(m=300, seed=0):
     return pd.DataFrame({"bill": bill, "mass": mass, "island": island, "species": species})
 
 
+def fit_in_memory(frame, impute):
+    """Columns.fit + Scaler.fit on a penguin_like frame's features in memory: (columns, X, scaler)."""
+    from deltaprop.model import Scaler
+    from deltaprop.preprocess import Columns, as_table
+
+    table = as_table(frame[["bill", "mass", "island"]])
+    cols, _ = Columns.fit(table, impute=impute)
+    X, _ = cols.transform(table)
+    return cols, X, Scaler.fit(X)
+
+
+def same_decisions(data, cols) -> bool:
+    return [(c.name, c.kind, c.categories) for c in data.columns.columns] == \
+        [(c.name, c.kind, c.categories) for c in cols.columns]
+
+
 @pytest.mark.parametrize("impute", ["mean", "most-frequent"])
 def test_read_decides_as_in_memory(client, tmp_path, impute):
     """Columns, fills and the scaler from one distributed pass equal Columns.fit + Scaler.fit on all the rows."""
     from deltaprop.distributed import read
-    from deltaprop.model import Scaler
-    from deltaprop.preprocess import Columns, as_table
 
     frame = penguin_like()
     if impute == "most-frequent":
@@ -468,13 +482,8 @@ def test_read_decides_as_in_memory(client, tmp_path, impute):
     for i in range(3):
         frame.iloc[i * 100:(i + 1) * 100].to_parquet(tmp_path / f"part{i}.parquet")
     data = read(str(tmp_path / "*.parquet"), target="species", impute=impute, client=client)
-    table = as_table(frame[["bill", "mass", "island"]])
-    cols, _ = Columns.fit(table, impute=impute)
-    X, _ = cols.transform(table)
-    ref = Scaler.fit(X)
-    # the same decisions; a mean fill merged from partitions' moments agrees to rounding
-    assert [(c.name, c.kind, c.categories) for c in data.columns.columns] == \
-        [(c.name, c.kind, c.categories) for c in cols.columns]
+    cols, X, ref = fit_in_memory(frame, impute)
+    assert same_decisions(data, cols)  # and a mean fill merged from partitions' moments agrees to rounding
     for a, b in zip(data.columns.columns, cols.columns):
         if a.fill is None and impute == "most-frequent" and a.kind == "number":
             assert not frame[a.name].isna().any()  # too many distinct values to count across partitions, and no gap
@@ -494,8 +503,6 @@ def test_read_drop_missing_skips_the_rows_memory_skips(client, tmp_path, impute)
     before the statistics; with impute="mean", only the rows without a target. The columns, fills and scaler
     then equal Columns.fit + Scaler.fit on the rows kept, as the in-memory --drop-missing gives them."""
     from deltaprop.distributed import read
-    from deltaprop.model import Scaler
-    from deltaprop.preprocess import Columns, as_table
 
     frame = penguin_like()
     frame.loc[[5, 150, 299], "species"] = None  # three rows without a target
@@ -513,12 +520,8 @@ def test_read_drop_missing_skips_the_rows_memory_skips(client, tmp_path, impute)
     assert 3 <= gaps.sum() < 100 and (impute == "mean" or gaps.sum() > 3) and data.n_rows == len(kept)
     what = "with a missing value" if impute == "none" else "without a target"
     assert data.decisions[0] == f"{int(gaps.sum())} rows {what} skipped (--drop-missing)"
-    table = as_table(kept[["bill", "mass", "island"]])
-    cols, _ = Columns.fit(table, impute=impute)
-    X, _ = cols.transform(table)
-    ref = Scaler.fit(X)
-    assert [(c.name, c.kind, c.categories) for c in data.columns.columns] == \
-        [(c.name, c.kind, c.categories) for c in cols.columns]
+    cols, X, ref = fit_in_memory(kept, impute)
+    assert same_decisions(data, cols)
     assert rel(data.scaler.mean, ref.mean) < 1e-12 and rel(data.scaler.scale, ref.scale) < 1e-12
     Xd = data.X.compute().to_numpy()
     assert Xd.shape == (len(kept), data.n_inputs) and rel(Xd, ref.transform(X)) < 1e-12

@@ -528,6 +528,29 @@ def test_read_drop_missing_skips_the_rows_memory_skips(client, tmp_path, impute)
     assert data.Y.compute().shape[0] == len(kept)
 
 
+def test_a_partition_left_empty_by_drop_missing_trains(client, tmp_path):
+    """A file whose every row lacks its target leaves an empty partition after drop_missing: it adds
+    nothing to J, and training (full batch and with a held-out split) equals one process on the rest."""
+    from deltaprop.distributed import read
+
+    frame = penguin_like(m=300, seed=3)
+    frame["mass"] = frame["mass"].fillna(frame["mass"].mean())
+    frame.loc[100:199, "species"] = None  # the second file: no target at all
+    for i in range(3):
+        frame.iloc[i * 100:(i + 1) * 100].to_parquet(tmp_path / f"part{i}.parquet")
+    data = read(str(tmp_path / "*.parquet"), target="species", impute="mean", drop_missing=True, client=client)
+    assert data.n_rows == frame["species"].notna().sum() and data.X.npartitions == 3
+    net = dp.Network.layered([data.n_inputs, 5, data.n_outputs], hidden="tanh", output="softmax",
+                             cost="cross_entropy", seed=0)
+    ref = net.copy()
+    X, Y = data.X.compute().to_numpy(), data.Y.compute().to_numpy()
+    h0 = dp.train(ref, X, Y, optimizer="lbfgs", epochs=8, metric=None)
+    h = dp.train(net, data.X, data.Y, optimizer="lbfgs", epochs=8, metric=None, client=client)
+    assert rel(h["cost"], h0["cost"]) < 1e-12 and rel(net.params, ref.params) < 1e-12
+    h = dp.train(net.copy(), data.X, data.Y, optimizer="gd", epochs=2, validation_split=0.2, client=client)
+    assert len(h["val_cost"]) == 2 and np.isfinite(h["val_cost"]).all()
+
+
 @pytest.mark.parametrize("optimizer,batch_size,schedule", [("gd", None, "exponential"), ("sgd", 10_000, "step")])
 def test_schedules_on_the_cluster_equal_in_memory(client, optimizer, batch_size, schedule):
     """A learning-rate schedule steps on the driver, once per epoch, as in one process."""

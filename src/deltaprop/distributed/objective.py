@@ -79,6 +79,9 @@ def load_group(net: Network, first: int, xs: list, ys: list, ws: list | None,
     local.training_state = None
     parts, rows, index, sizes, weightless = [], 0, [], [], []
     for i, (X, Y) in enumerate(zip(xs, ys)):
+        if np.shape(X)[0] == 0:  # a partition left empty (rows dropped for gaps, or none held out) adds nothing
+            sizes.append(0)
+            continue
         w = None if ws is None else np.asarray(ws[i])
         no_weight = w is not None and w.ndim == 1 and w.shape[0] == np.shape(X)[0] and not w.any()
         try:  # a partition whose examples all weigh 0 is checked, then kept aside: it adds nothing to J

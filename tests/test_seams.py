@@ -277,3 +277,39 @@ def test_one_network_predicts_and_evaluates_from_many_threads_as_from_one():
             assert all(np.array_equal(g, w) for g, w in zip(got, want))
             got_lg = list(pool.map(lambda i: net.loss_and_grad(Xs[i], Ys[i]), range(12)))
             assert all(J == J0 and np.array_equal(g, g0) for (J, g), (J0, g0) in zip(got_lg, want_lg))
+
+
+class Elsewhere:
+    """Data 'held elsewhere': a toy source whose opener predates validation_split and metrics."""
+
+    def __init__(self, X):
+        self.X = X
+
+
+def test_a_source_registered_with_the_older_opener_signature_still_trains(monkeypatch):
+    """register_source's contract as first published: opener(net, X, Y, w, *, validation, client),
+    objectives without metric(). "auto" then records no metric, an explicit metric and a
+    validation_split are refused in one line, and the data is released each time."""
+    from deltaprop.train import objective as objective_module
+
+    monkeypatch.setattr(objective_module, "SOURCES", [])
+    closed = []
+
+    def opener(net, X, Y, sample_weight, *, validation, client):
+        obj = objective_module.InProcess(net, *net.check_data(X.X, Y, sample_weight))
+        return objective_module.OpenedData(obj, None, lambda: closed.append(True))
+
+    objective_module.register_source(lambda X: isinstance(X, Elsewhere), opener)
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(40, 3)), rng.integers(0, 2, size=40).astype(float)
+    net = dp.Network.layered([3, 4, 1], seed=0)
+    ref = net.copy()
+    h0 = dp.train(ref, X, Y, optimizer="lbfgs", epochs=5, metric=None)
+    h = dp.train(net, Elsewhere(X), Y, optimizer="lbfgs", epochs=5)
+    assert h.metric_name is None and h["cost"] == h0["cost"] and np.array_equal(net.params, ref.params)
+    assert closed == [True]
+    with pytest.raises(ValueError, match=r"metric='accuracy': InProcess does not compute metrics .* use metric=None"):
+        dp.train(net, Elsewhere(X), Y, optimizer="lbfgs", epochs=1, metric="accuracy")
+    assert closed == [True, True]
+    with pytest.raises(ValueError, match="validation_split: this data source does not hold out rows itself"):
+        dp.train(net, Elsewhere(X), Y, optimizer="lbfgs", epochs=1, validation_split=0.2)

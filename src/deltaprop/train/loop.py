@@ -13,6 +13,7 @@ call the network's own fast path.
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import numbers
 import time
@@ -276,11 +277,18 @@ def train(
 
     close = None
     if opener is not None:
-        opened = opener(net, X, Y, sample_weight, validation=validation, validation_split=validation_split,
-                        split_seed=state.split_seed, client=client)
+        # an opener registered before validation_split existed is called as it was then
+        split = {} if validation_split is None else dict(validation_split=validation_split, split_seed=state.split_seed)
+        if split and not _accepts(opener, "validation_split"):
+            raise ValueError("validation_split: this data source does not hold out rows itself; pass validation=")
+        opened = opener(net, X, Y, sample_weight, validation=validation, client=client, **split)
         objective, val_objective, val, close = opened.objective, opened.validation, None, opened.close
         X = Y = w = None
-        train_metric, val_metric = _remote_metrics(net, metric, metric_name, objective, val_objective)
+        try:
+            train_metric, val_metric = _remote_metrics(net, metric, metric_name, objective, val_objective)
+        except BaseException:
+            close()
+            raise
         if train_metric is None and val_metric is None:
             metric_name = None
     else:
@@ -353,12 +361,23 @@ def _metric_on(metric_fn: Callable, net: Network, X, Y) -> Callable[[], float]:
     return lambda: metric_fn(net.predict(X), Y)
 
 
+def _accepts(fn: Callable, name: str) -> bool:
+    """Whether ``fn`` takes a keyword argument ``name`` (by name or through ``**kwargs``)."""
+    params = inspect.signature(fn).parameters.values()
+    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+
 def _remote_metrics(net: Network, metric, name: str | None, objective: Objective, val_objective: Objective | None):
     """(train_metric, val_metric) for data held on a cluster, computed there by the objectives.
     "auto" watches the validation rows only: on the training rows it would add a pass over all
     the data to every iteration (an explicit "accuracy" or "r2" asks for that)."""
     if name is None:
         return None, None
+    if type(objective).metric is Objective.metric:  # a source that computes no metrics on its data
+        if metric == "auto":
+            return None, None
+        raise ValueError(f"metric={metric!r}: {type(objective).__name__} does not compute metrics on the data it "
+                         "holds; use metric=None")
 
     def on(obj):
         return lambda: obj.metric(net.params, name)

@@ -134,7 +134,10 @@ def register_source(recognizes: Callable[[object], bool], opener: Callable[..., 
         Builds the objectives; ``validation`` is the caller's ``(X_val, Y_val[, w_val])`` or None;
         ``validation_split`` (a fraction or None) asks it to hold out rows of the data itself,
         drawn from ``split_seed`` (an int the training state keeps, so a resumed run holds out
-        the same rows).
+        the same rows). Those two are passed only when the caller asks for a split, so an opener
+        without them keeps working for every other call. If the objectives it builds do not
+        implement :meth:`Objective.metric`, ``metric="auto"`` records no metric and an explicit
+        metric is refused before training.
     """
     SOURCES.append((recognizes, opener))
 

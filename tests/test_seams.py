@@ -260,9 +260,9 @@ def test_a_checkpoint_cannot_name_any_bit_generator():
 
 
 def test_one_network_predicts_and_evaluates_from_many_threads_as_from_one():
-    """A network's scratch buffers are per thread: threads sharing one network (a threaded Dask worker
-    mapping predict over partitions of equal size, a web server) get exactly what one thread gets. With
-    one shared workspace per batch size, the threads overwrote each other's activations."""
+    """A network's scratch buffers are lent one set per call: threads sharing one network (a threaded Dask
+    worker mapping predict over partitions of equal size, a web server) get exactly what one thread gets.
+    With one shared workspace per batch size, the threads overwrote each other's activations."""
     from concurrent.futures import ThreadPoolExecutor
 
     net = dp.Network.layered([6, 64, 32, 3], hidden="tanh", output="softmax", cost="cross_entropy", seed=0)
@@ -277,6 +277,40 @@ def test_one_network_predicts_and_evaluates_from_many_threads_as_from_one():
             assert all(np.array_equal(g, w) for g, w in zip(got, want))
             got_lg = list(pool.map(lambda i: net.loss_and_grad(Xs[i], Ys[i]), range(12)))
             assert all(J == J0 and np.array_equal(g, g0) for (J, g), (J0, g0) in zip(got_lg, want_lg))
+
+
+def test_scratch_memory_follows_the_calls_running_at_once_not_the_threads():
+    """Eight live threads predicting one after another keep one set of buffers, not eight (a Dask
+    worker with many threads would otherwise hold a workspace per thread for the whole run)."""
+    import threading
+    import tracemalloc
+
+    net = dp.Network.layered([6, 256, 3], hidden="tanh", output="softmax", cost="cross_entropy", seed=0)
+    X = np.random.default_rng(0).normal(size=(4000, 6))
+    want = net.predict(X)
+    turn, done, results = threading.Lock(), threading.Event(), []
+
+    def worker():
+        with turn:
+            results.append(np.array_equal(net.predict(X), want))
+        done.wait()  # the thread stays alive, as a worker's pool threads do
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for t in threads:
+            t.start()
+        while len(results) < 8:
+            threading.Event().wait(0.01)
+        grown = tracemalloc.get_traced_memory()[0] - before
+        done.set()
+        for t in threads:
+            t.join()
+    finally:
+        tracemalloc.stop()
+    one_set = 4000 * (256 + 3) * 2 * X.itemsize  # z and a of the hidden and output blocks
+    assert all(results) and grown < 1.5 * one_set, (grown, one_set)
 
 
 class Elsewhere:

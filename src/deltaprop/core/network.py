@@ -10,6 +10,7 @@ arithmetic is in :mod:`deltaprop.core.backprop`.
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -200,16 +201,17 @@ class Network:
         self.W, self.b = self.layout.views(self._params)
         free = self.layout.free
         self._free = None if free is None else free.astype(self.dtype)
-        # batch size -> backprop.Workspace, one cache per thread: the buffers are scratch space, and
-        # two threads predicting with one network (a threaded Dask worker, a web server) must not share it
-        self._scratch = threading.local()
+        # caches {batch size -> backprop.Workspace}, lent one per call: the buffers are scratch space, and
+        # two threads computing with one network (a threaded Dask worker, a web server) must not share one.
+        # The pool holds as many caches as calls have run at once, not one per thread that ever called.
+        self._pool, self._pool_lock = [], threading.Lock()
         self._decay = (None, None)
         self._grad_views = (None, None, None)
         self._rows = bp.Workspace.rows_per_chunk(self.layout, self.dtype)  # rows per chunk of a large batch
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        for k in ("W", "b", "_free", "_scratch", "_decay", "_grad_views", "_rows"):
+        for k in ("W", "b", "_free", "_pool", "_pool_lock", "_decay", "_grad_views", "_rows"):
             state.pop(k, None)  # views and buffers: rebuilt from _params, so W and b stay views into params
         return state
 
@@ -385,11 +387,20 @@ class Network:
         w = as_sample_weight(sample_weight, n_rows=X.shape[0], dtype=self.dtype)
         return X, Y, w
 
-    def _workspace(self, m: int) -> bp.Workspace:
-        """The calling thread's buffers for batches of m rows, made once (a few batch sizes are kept)."""
-        cache = getattr(self._scratch, "workspaces", None)
-        if cache is None:
-            cache = self._scratch.workspaces = {}
+    @contextmanager
+    def _lent_workspaces(self):
+        """A cache of workspaces for this call alone, given back to the pool when the call ends."""
+        with self._pool_lock:
+            cache = self._pool.pop() if self._pool else {}
+        try:
+            yield cache
+        finally:
+            with self._pool_lock:
+                self._pool.append(cache)
+
+    @staticmethod
+    def _workspace(cache: dict, layout, m: int, dtype) -> bp.Workspace:
+        """The buffers for batches of m rows from a lent cache, made once (a few batch sizes are kept)."""
         ws = cache.get(m)
         if ws is None:
             bigger = [w for w in cache.values() if w.m > m and w.m <= 8 * m]
@@ -398,7 +409,7 @@ class Network:
             else:
                 if len(cache) >= 4:
                     cache.clear()
-                ws = bp.Workspace(self.layout, m, self.dtype)
+                ws = bp.Workspace(layout, m, dtype)
             cache[m] = ws
         return ws
 
@@ -463,23 +474,24 @@ class Network:
         rows = self._rows
         total = 0.0
         partial = None
-        for start in range(0, m, rows):
-            end = min(start + rows, m)
-            ws = self._workspace(end - start)
-            bp.forward(layout, W, b, X[start:end], ws)
-            L = bp.loss_and_output_delta(layout, self.cost, ws, Y[start:end])
-            s = 1.0 / m if weights is None else weights[start:end]
-            total += float(L.sum()) / m if weights is None else float(s @ L)
-            if want_grad:
-                if scale != 1.0:
-                    s = s * scale
-                if start == 0:
-                    bp.backward(layout, W, ws, s, *self._views_of(grad))
-                else:
-                    if partial is None:
-                        partial = np.empty_like(grad)
-                    bp.backward(layout, W, ws, s, *layout.views(partial))
-                    grad += partial
+        with self._lent_workspaces() as cache:
+            for start in range(0, m, rows):
+                end = min(start + rows, m)
+                ws = self._workspace(cache, layout, end - start, self.dtype)
+                bp.forward(layout, W, b, X[start:end], ws)
+                L = bp.loss_and_output_delta(layout, self.cost, ws, Y[start:end])
+                s = 1.0 / m if weights is None else weights[start:end]
+                total += float(L.sum()) / m if weights is None else float(s @ L)
+                if want_grad:
+                    if scale != 1.0:
+                        s = s * scale
+                    if start == 0:
+                        bp.backward(layout, W, ws, s, *self._views_of(grad))
+                    else:
+                        if partial is None:
+                            partial = np.empty_like(grad)
+                        bp.backward(layout, W, ws, s, *layout.views(partial))
+                        grad += partial
         J = total + self.regularization()
         if not want_grad:
             return J
@@ -508,10 +520,12 @@ class Network:
         m = X.shape[0]
         rows = self._rows
         out = np.empty((m, self.n_outputs), dtype=self.dtype)
-        for start in range(0, m, rows):
-            end = min(start + rows, m)
-            _, a = bp.forward(self.layout, self.W, self.b, X[start:end], self._workspace(end - start))
-            out[start:end] = self._concat_outputs(a)
+        with self._lent_workspaces() as cache:
+            for start in range(0, m, rows):
+                end = min(start + rows, m)
+                ws = self._workspace(cache, self.layout, end - start, self.dtype)
+                _, a = bp.forward(self.layout, self.W, self.b, X[start:end], ws)
+                out[start:end] = self._concat_outputs(a)  # copied before the cache goes back
         return out
 
     def _concat_outputs(self, a):

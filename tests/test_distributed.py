@@ -742,6 +742,26 @@ def test_cli_validation_split_and_early_stopping_on_the_cluster(tmp_path, capsys
     assert model.history.metric_name == "accuracy" and all(0.0 <= a <= 1.0 for a in model.history["metric"])
 
 
+def test_cli_metric_on_the_cluster_is_named_as_in_memory(tmp_path, capsys):
+    """A classifier trained with --cost squared is scored by accuracy on the cluster too (the label printed
+    and the figure recorded agree); without validation rows no metric is computed (it would cost a pass)."""
+    from deltaprop.cli import main
+
+    frame = penguin_like(m=400, seed=4)
+    frame.to_parquet(tmp_path / "t.parquet", row_group_size=100)
+    common = ["train", str(tmp_path / "t.parquet"), "--target", "species", "--impute", "mean", "--hidden", "5",
+              "--epochs", "3", "--cost", "squared", "--scheduler", "local:2"]
+    out = tmp_path / "m.safetensors"
+    assert main([*common, "--validation-split", "0.25", "--seed", "1", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    model = dp.load(out)
+    assert model.history.metric_name == "accuracy" and "val_accuracy" in model.metrics and "val_r2" not in model.metrics
+    assert f"validation accuracy {model.metrics['val_accuracy']:.4f}" in err
+    assert main([*common, "--validation-split", "0", "--out", str(out)]) == 0
+    model = dp.load(out)
+    assert model.history.metric_name is None and model.history["metric"] == [None] * 3
+
+
 def test_cli_checkpoints_and_resume_on_the_cluster(tmp_path, capsys):
     """--checkpoint-dir after every iteration, --resume from the newest: Rprop's state is all on the driver, so
     6 iterations then 4 more equal 10 at once; a different run in the same directory is refused."""

@@ -116,7 +116,9 @@ def train_on_cluster(args, files: list, hidden: list, acts: list, say, *,
         done = state.epoch if state else 0
         stopper = StopOnSignal()
         log = JsonlLog(args.log_jsonl) if args.log_jsonl else None
-        metric_name = "accuracy" if classification else "r2"  # of the validation rows, computed on the workers
+        # of the validation rows, computed on the workers; named by the in-memory rule, so the label and the
+        # figure agree (a classifier trained with --cost squared is still scored by accuracy)
+        metric_name = "accuracy" if cost == "cross_entropy" or classification else "r2"
         callbacks = (([] if args.quiet else [progress_for(_stderr(), metric_name)]) + [c for c in (checkpointer, log) if c]
                      + [stopper])
         if state is not None and state.pending is not None and args.epochs <= done:
@@ -132,7 +134,8 @@ def train_on_cluster(args, files: list, hidden: list, acts: list, say, *,
             with stopper:
                 history = train(net, *train_data, optimizer=args.optimizer, learning_rate=args.lr, schedule=args.schedule,
                                 batch_size=batch_size, epochs=max(args.epochs - done, 1), seed=args.seed,
-                                validation=validation, early_stopping=early, callbacks=callbacks, metric="auto",
+                                validation=validation, early_stopping=early, callbacks=callbacks,
+                                metric=metric_name if vs else None,  # on every training row, it would cost a pass
                                 client=data.client)
         if history.stopped == "interrupted":
             what = StopOnSignal.SIGNALS.get(stopper.received, "interrupted")

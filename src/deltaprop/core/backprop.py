@@ -26,7 +26,9 @@ so X is never densified. Every other array stays dense.
 The matrix products go to NumPy's BLAS. The elementwise work around them (bias and
 activation, delta and its scaling, the output's loss and delta) goes, where Numba is
 installed and the activation or cost carries a kernel code, to the fused kernels of
-:mod:`deltaprop.core.compiled`: the same arithmetic in one pass instead of several.
+:mod:`deltaprop.core.compiled`: the same arithmetic in fewer passes (one for most kernels; the
+bias and activation take two or three where f needs e^x or tanh, computed by NumPy's vectorised
+functions).
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ def forward(layout: Layout, W: list, b: list, X: np.ndarray, ws: Workspace) -> t
                 zj += np.matmul(a[k], W[e].T, out=ws.g[j])
         act = layout.activations[j]
         if fused and act.kernel_code is not None:
-            compiled.bias_activate(act.kernel_code, zj, b[j - 1], a[j])  # z_i += b_i; a = f(z), one pass
+            compiled.bias_activate(act.kernel_code, zj, b[j - 1], a[j])  # z_i += b_i; a = f(z), fused
         else:
             zj += b[j - 1]  # + b_i
             act.forward_into(zj, a[j])  # a = f(z)

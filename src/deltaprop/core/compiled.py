@@ -17,8 +17,9 @@ its pace; larger networks take the NumPy path and its matrix products. Tested eq
 NumPy loop to 1e-12 in float64.
 
 The engine's NumPy path (:mod:`deltaprop.core.backprop`) also calls three fused elementwise
-kernels from here, each one pass where NumPy needs two to eight: :func:`bias_activate`
-(z += b, a = f(z)), :func:`delta_into` (delta = g .* f'(z), its scaled copy and the bias
+kernels from here, each fewer passes than NumPy's two to eight: :func:`bias_activate`
+(z += b, a = f(z): one pass, or two to three where f needs e^x or tanh, which NumPy's vectorised
+functions compute faster than a compiled loop), :func:`delta_into` (delta = g .* f'(z), its scaled copy and the bias
 gradient's column sums) and :func:`loss_and_delta` (the output's loss and delta(nl), softmax
 and cross-entropy in one pass). The matrix products stay with NumPy's BLAS.
 
@@ -382,7 +383,7 @@ if njit is not None:
                     bl[i] -= g
         return total, -1
 
-    # --- fused elementwise kernels for the NumPy path: one pass each, rows of a workspace ------------
+    # --- fused elementwise kernels for the NumPy path, over the rows of a workspace ------------------
 
     @njit(cache=True, fastmath=_FAST, error_model="numpy")
     def _bias_activate_loop(code, z, b, a):

@@ -239,11 +239,17 @@ class DaskObjective(PartitionedObjective):
         Partition groups, one task each per evaluation. Default: one per worker thread (at
         most one per partition). Fixed for the objective's life: the reduction order and so
         every bit of J and the gradient depend only on the data and the number of groups.
+    split : tuple (fraction, seed, held), optional
+        Keep only part of each partition's rows, chosen on the workers while loading: row i of
+        partition k is held out when :func:`held_out` ``(m_k, fraction, seed, k)`` marks it.
+        ``held=True`` keeps the held-out rows (a validation objective), ``False`` the others (the
+        training objective); two objectives with the same fraction and seed split the data
+        exactly in two. Default: every row.
 
     Attributes
     ----------
     n_rows : int
-        Examples over all partitions.
+        Examples over all partitions (after the split).
     partition_rows : list of int
         Examples per partition, in the collection's order.
     total_weight : float

@@ -175,7 +175,8 @@ def train(
         resume; the share is the fraction in expectation). Callable metrics are refused; the
         others are computed on the workers: ``"auto"`` records the validation rows' metric (none
         without validation data, where it would add a pass over all the data to every
-        iteration); ``"accuracy"`` or ``"r2"`` also records the training rows'.
+        iteration); ``"accuracy"`` or ``"r2"`` records the validation rows' metric when there is
+        validation data, and otherwise the training rows' (that extra pass every iteration).
     Y : array-like of shape (m, n_outputs), or a dask array, DataFrame or Series
     optimizer : str, Optimizer or LBFGS, default "adam"
         ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``, ``"adamw"``, ``"rprop"``,

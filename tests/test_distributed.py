@@ -764,8 +764,11 @@ def test_cli_metric_on_the_cluster_is_named_as_in_memory(tmp_path, capsys):
 
 def test_cli_checkpoints_and_resume_on_the_cluster(tmp_path, capsys):
     """--checkpoint-dir after every iteration, --resume from the newest: Rprop's state is all on the driver, so
-    6 iterations then 4 more equal 10 at once; a different run in the same directory is refused."""
+    6 iterations then 4 more equal 10 at once; a different run in the same directory is refused. The
+    checkpoint is stripped of the settings added later (schedule, drop_missing), as one written before
+    them was: it resumes, read as their defaults."""
     from deltaprop.cli import main
+    from deltaprop.io import load_checkpoint, newest_checkpoint, save_checkpoint
 
     frame = penguin_like(m=400, seed=3)
     frame.to_parquet(tmp_path / "t.parquet", row_group_size=100)
@@ -775,6 +778,14 @@ def test_cli_checkpoints_and_resume_on_the_cluster(tmp_path, capsys):
     assert main(base + ["--epochs", "10", "--out", str(tmp_path / "whole.safetensors")]) == 0
     ck = str(tmp_path / "ck")
     assert main(base + ["--epochs", "6", "--checkpoint-dir", ck]) == 0
+    path = newest_checkpoint(ck)[0]
+    model, config = load_checkpoint(path)
+    assert config.pop("schedule") is None and config.pop("drop_missing") is False
+    os.unlink(path)
+    assert save_checkpoint(ck, model, config) == path and "drop_missing" not in load_checkpoint(path)[1]
+    capsys.readouterr()
+    assert main(base + ["--epochs", "10", "--checkpoint-dir", ck, "--resume", "--drop-missing"]) != 0
+    assert "was made by a different run (drop_missing: False then, True now)" in capsys.readouterr().err
     assert main(base + ["--epochs", "10", "--checkpoint-dir", ck, "--resume",
                         "--out", str(tmp_path / "resumed.safetensors")]) == 0
     whole, resumed = dp.load(tmp_path / "whole.safetensors"), dp.load(tmp_path / "resumed.safetensors")

@@ -171,6 +171,11 @@ def _config(args, ds, hidden, activations, cost, task, fingerprint):
 # --- the model: resumed from a checkpoint, or new ---------------------------------------------------------
 
 
+# Settings a checkpoint's config gained after checkpoints were first written, with the value every run had
+# before: a checkpoint without the key was made with that value (the cluster path took neither flag then).
+CONFIG_ADDED = {"schedule": None, "drop_missing": False}
+
+
 def _resumed_network(args, config, say):
     """The network of the newest checkpoint in ``--checkpoint-dir``, or None to start fresh."""
     path, model, old_config, skipped = newest_checkpoint(args.checkpoint_dir)
@@ -179,9 +184,10 @@ def _resumed_network(args, config, say):
     if path is None:
         say(f"no checkpoint in {args.checkpoint_dir}: starting fresh")
         return None
-    diff = [k for k in config if old_config.get(k) != config[k]]
+    then = {k: old_config.get(k, CONFIG_ADDED.get(k)) for k in config}
+    diff = [k for k in config if then[k] != config[k]]
     if diff:
-        changes = "; ".join(f"{k}: {old_config.get(k)!r} then, {config[k]!r} now" for k in diff[:4])
+        changes = "; ".join(f"{k}: {then[k]!r} then, {config[k]!r} now" for k in diff[:4])
         raise ValueError(f"{path} was made by a different run ({changes}); use another --checkpoint-dir")
     net = model.network
     done = net.training_state.epoch if net.training_state else 0

@@ -8,6 +8,7 @@ import copy
 import pickle
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -151,6 +152,10 @@ def test_training_and_model_agree_on_r2_and_accuracy_edge_cases():
     h = np.array([[1.0], [2.5], [2.9]])
     Y = np.array([[1.2], [2.0], [3.1]])
     assert metrics.r2(h, Y) == pytest.approx(r2_score(Y, h), rel=1e-12)
+    with warnings.catch_warnings():  # no rows: both metrics are undefined, said as nan, without a warning
+        warnings.simplefilter("error")
+        assert np.isnan(metrics.r2(np.zeros((0, 2)), np.zeros((0, 2))))
+        assert np.isnan(metrics.accuracy(np.zeros((0, 2)), np.zeros((0, 2)), single_label=True))
 
 
 # --- explain's checks are exceptions, not asserts ------------------------------------------------------

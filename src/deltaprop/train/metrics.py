@@ -37,10 +37,12 @@ def r2(h: np.ndarray, Y: np.ndarray) -> float:
     """Coefficient of determination 1 - SS_res / SS_tot, averaged over the output columns.
 
     A constant target column (SS_tot = 0) scores 1.0 when fitted exactly and 0.0 otherwise,
-    as scikit-learn's ``r2_score`` does.
+    as scikit-learn's ``r2_score`` does. No rows: nan (as :func:`accuracy`), without a warning.
     """
     h = np.asarray(h, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
+    if Y.shape[0] == 0:
+        return float("nan")
     c = np.abs(Y).max(axis=0) if Y.size else 1.0  # R^2 is scale-free: work in units of each column's size,
     c = np.where(c > 0, c, 1.0)  # so targets near 1e300 do not overflow their squares
     h, Y = h / c, Y / c

@@ -252,6 +252,24 @@ def test_train_on_an_embedded_cluster():
     assert rel(net.params, ref.params) < 1e-12 and h.stopped == "epochs"
 
 
+def test_a_validation_split_refusal_is_relabelled_only_when_no_rows_were_held_out(client, monkeypatch):
+    """"held out no usable rows" is said only when that is the cause: the workers vanishing between
+    loading the training rows and the held-out ones is reported as itself."""
+    from deltaprop.distributed import objective as objective_module
+
+    net, X, Y, _ = softmax_problem(m=300)
+    real, calls = objective_module.worker_threads, []
+
+    def vanishing(c):
+        calls.append(1)
+        return real(c) if len(calls) == 1 else {}
+
+    monkeypatch.setattr(objective_module, "worker_threads", vanishing)
+    with pytest.raises(ValueError, match="^the Dask cluster has no workers$"):
+        dp.train(net, *dask_pair(X, Y), optimizer="lbfgs", validation_split=0.2, client=client)
+    assert len(calls) == 2
+
+
 def test_train_refuses_what_needs_the_data_in_memory(client):
     net, X, Y, _ = softmax_problem(m=300)
     Xd, Yd = dask_pair(X, Y)
@@ -1020,3 +1038,23 @@ def test_estimators_refuse_on_dask_what_needs_the_data_here(client):
     clf = DeltaClassifier(optimizer="lbfgs", epochs=3).fit(Xd, yd)
     with pytest.raises(ValueError, match="X has 4 features, but DeltaClassifier is expecting 5"):
         clf.predict(Xd[:, :4])
+
+
+def test_every_round_trip_of_a_metric_reports_a_lost_scheduler_as_such(client, monkeypatch):
+    """R^2's one-time constants go through the same guarded round trip as J and the gradient: a
+    connection lost there is a ClusterError naming the scheduler, not an OSError from inside distributed."""
+    from deltaprop.distributed import ClusterError, DaskObjective
+
+    net, X, Y = blocks_problem()
+    obj = DaskObjective(net, *dask_pair(X, Y, chunks=10_000), client=client)
+    try:
+        def lost(*args, **kwargs):
+            raise OSError("connection reset")
+
+        monkeypatch.setattr(client, "gather", lost)
+        for name in ("r2", "accuracy"):
+            with pytest.raises(ClusterError, match="lost the Dask scheduler at .* during training"):
+                obj.metric(net.params, name)
+    finally:
+        monkeypatch.undo()
+        obj.close()

@@ -24,7 +24,7 @@ from ..train import metrics
 from ..train.objective import PartitionedObjective
 from .cluster import ClusterError, worker_threads
 
-__all__ = ["DaskObjective", "Group", "load_group", "group_sums"]
+__all__ = ["DaskObjective", "Group", "NothingToLearn", "load_group", "group_sums"]
 
 
 class Group:
@@ -60,6 +60,10 @@ class Group:
         self.index = list(range(len(parts))) if index is None else index
         self.sizes = [X.shape[0] for X, _, _ in parts] if sizes is None else sizes
         self.weight = float(sum(X.shape[0] if w is None else float(w.sum()) for X, _, w in parts))
+
+
+class NothingToLearn(ValueError):
+    """The data loaded has no rows, or none with a positive weight (a split can leave it so)."""
 
 
 def held_out(n_rows: int, fraction: float, seed: int, number: int) -> np.ndarray:
@@ -304,9 +308,9 @@ class DaskObjective(PartitionedObjective):
         self.total_weight = float(sum(w for _, w, _ in info))
         self.partition_rows = [int(r) for _, _, sizes in info for r in sizes]
         if self.n_rows == 0:
-            raise ValueError("X has no rows")
+            raise NothingToLearn("X has no rows")
         if not self.total_weight > 0:
-            raise ValueError("sample_weight sums to 0 over the data; at least one example needs a positive weight")
+            raise NothingToLearn("sample_weight sums to 0 over the data; at least one example needs a positive weight")
         self._decay = None
         self._spread = None
         self._mask = net.weight_mask
@@ -403,13 +407,12 @@ class DaskObjective(PartitionedObjective):
         squared deviations of Y / scale from its mean, merged from the partitions' own (Chan et
         al.'s pairwise update, stable where a one-pass sum of squares would cancel)."""
         if self._spread is None:
-            tops = [t for group in self.client.gather([self.client.submit(group_target_spread, g, None, pure=False)
-                                                        for g in self.groups]) for t in group]
+            # through _map, as every other round trip: a lost scheduler ends the run as a ClusterError
+            tops = [t for group in self._map(group_target_spread, None) for t in group]
             scale = np.max(tops, axis=0)
             scale = np.where(scale > 0, scale, 1.0)
             n, mean, m2 = 0, np.zeros_like(scale), np.zeros_like(scale)
-            for group in self.client.gather([self.client.submit(group_target_spread, g, scale, pure=False)
-                                             for g in self.groups]):
+            for group in self._map(group_target_spread, scale):
                 for n_k, mean_k, m2_k in group:
                     d = mean_k - mean
                     total = n + n_k

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..core import Network
 from ..train.objective import OpenedData
 from .cluster import connect
-from .objective import DaskObjective
+from .objective import DaskObjective, NothingToLearn
 
 __all__ = ["is_dask_collection", "open_data"]
 
@@ -54,7 +54,7 @@ def open_data(net: Network, X, Y, sample_weight=None, *, validation=None, valida
             made.append(DaskObjective(net, X, Y, sample_weight, client=c, split=(*split, False)))
             try:
                 made.append(DaskObjective(net, X, Y, sample_weight, client=c, split=(*split, True)))
-            except ValueError as exc:
+            except NothingToLearn as exc:  # any other refusal (bad data, no workers) is passed on as it is
                 raise ValueError(f"validation_split={validation_split:g} held out no usable rows ({exc}); "
                                  "use a larger fraction") from None
         else:

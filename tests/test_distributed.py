@@ -704,6 +704,7 @@ def test_cli_refuses_what_the_cluster_path_cannot_do(tmp_path, capsys):
     cases = [
         (["--optimizer", "adam"], "--scheduler trains full batch"),
         (["--dataset", "digits"], "--dataset is not available with --scheduler"),
+        (["--test-split", "0.3"], "--test-split is not available with --scheduler"),
         (["--out", f], "is the input DATA"),  # an output never replaces a file the cluster reads
         (["--optimizer", "adam", "--batch-size", "5000"], "or in minibatches of at least 10000 rows"),
         (["--scheduler", "local:0"], "scheduler 'local:0'"),

@@ -52,6 +52,9 @@ def check_flags(args, optimizer) -> None:
             raise UsageError(f"{flag} is not available with --scheduler yet")
     if not args.target:
         raise UsageError("--scheduler needs --target COL (the column to predict)")
+    if args.test_split:  # asked for by name: taking it silently would score nothing the user asked for
+        raise UsageError("--test-split is not available with --scheduler (no rows are held out for a final score "
+                         "on the cluster); score a separate file with deltaprop evaluate")
     if not (optimizer.full_batch or args.batch_size == 0 or args.batch_size >= MIN_REMOTE_BATCH):
         raise UsageError(f"--scheduler trains full batch, or in minibatches of at least {MIN_REMOTE_BATCH} rows (one "
                          f"round trip to the workers per step): use --optimizer lbfgs, rprop or gd, --batch-size 0, or "

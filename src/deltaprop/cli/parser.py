@@ -159,8 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--early-stopping", type=patience, metavar="PATIENCE",
                    help="stop after this many epochs without a lower validation cost and keep the best epoch; "
                         "0 turns it off, as does a validation split under 50 rows (default: 5)")
-    p.add_argument("--test-split", type=fraction, default=0.2, metavar="FRACTION",
-                   help="share of the rows held out for the final score, never trained on")
+    p.add_argument("--test-split", type=fraction, metavar="FRACTION",
+                   help="share of the rows held out for the final score, never trained on (default: 0.2; "
+                        "in memory only: --scheduler refuses it)")
     p.add_argument("--no-scale", action="store_true",
                    help="do not standardise the inputs (nor, for regression, the targets)")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights and of every split and shuffle")

@@ -33,6 +33,8 @@ def cmd_train(args) -> int:
     if len(files) > 1 and not args.scheduler:
         raise UsageError(f"{len(files)} DATA files given; one file is read in memory (several need --scheduler)")
     args.data = files[0] if files else None
+    if args.test_split is None and not args.scheduler:
+        args.test_split = 0.2  # the flag's default in memory; the cluster path holds out no test rows
     hidden, acts, batch_size = train_flags(args)
     if args.scheduler:  # the data stays on a Dask cluster: a path of its own
         from ..train import get_optimizer

@@ -621,6 +621,30 @@ def test_read_train_save_predict(client, tmp_path):
     assert (pred == frame["species"].to_numpy()).mean() > 0.8
 
 
+@pytest.mark.parametrize("sep,decimal,missing,suffix", [(";", ",", "?", ".csv"), ("\t", ".", "NA", ".tsv"),
+                                                        ("|", ".", "", ".csv")])
+def test_read_csv_on_the_cluster_as_in_memory(client, tmp_path, sep, decimal, missing, suffix):
+    """A CSV on the cluster is read as in memory: the delimiter sniffed (or --delimiter), a decimal comma, and
+    memory's missing-cell words (``?`` among them), so the rows decode as the same table written as Parquet."""
+    from deltaprop.distributed import read
+
+    frame = penguin_like(m=200, seed=5)
+    frame.to_parquet(tmp_path / "t.parquet")
+    frame.to_csv(tmp_path / f"t{suffix}", sep=sep, decimal=decimal, na_rep=missing, index=False)
+    want = read(str(tmp_path / "t.parquet"), target="species", impute="mean", client=client)
+    got = read(str(tmp_path / f"t{suffix}"), target="species", impute="mean", client=client)
+    assert got.n_rows == want.n_rows == 200 and same_decisions(got, want.columns)
+    for a, b in zip(got.columns.columns, want.columns.columns):
+        assert (a.fill is None) == (b.fill is None) and (a.fill is None or abs(a.fill - b.fill) <= 1e-12 * abs(b.fill))
+    assert rel(got.X.compute().to_numpy(), want.X.compute().to_numpy()) < 1e-12
+    assert got.decisions[len(got.decisions) - len(want.decisions):] == want.decisions
+    if sep in ";|":
+        assert got.decisions[0].endswith("-separated (sniffed; --delimiter sets it)")
+        with pytest.raises(ValueError, match=r"(no column 'species'|not readable as CSV with the delimiter ',' \(.*line "
+                                             r"\d+.*\); --delimiter sets the delimiter$)"):
+            read(str(tmp_path / f"t{suffix}"), target="species", impute="mean", delimiter=",", client=client)
+
+
 def test_read_refuses_clearly(client, tmp_path):
     from deltaprop.distributed import read
 

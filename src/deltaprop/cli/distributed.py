@@ -77,7 +77,8 @@ def train_on_cluster(args, files: list, hidden: list, acts: list, say, *,
     t0 = time.perf_counter()
     data = read(files if len(files) > 1 else files[0], target=args.target, features=args.features,
                 ignore=args.ignore or (), impute=args.impute, max_categories=args.max_categories, task=args.task,
-                scale=not args.no_scale, drop_missing=args.drop_missing, client=args.scheduler)
+                scale=not args.no_scale, drop_missing=args.drop_missing, delimiter=args.delimiter,
+                client=args.scheduler)
     try:
         for line in data.decisions:
             say(line)

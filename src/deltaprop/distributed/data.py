@@ -16,6 +16,7 @@ as read (a text column of numbers with a typo stays text); row-number columns ar
 
 from __future__ import annotations
 
+import contextlib
 import glob as globmod
 import math
 import os
@@ -217,9 +218,29 @@ class ClusterTable:
                      dict(settings or {}), history=history, target_scaler=self.target_scaler, columns=self.columns)
 
 
-def read_frame(path: str | list):
-    """A dask DataFrame from Parquet (``.parquet``, ``.pq`` or a directory) or CSV files; globs allowed."""
+@contextlib.contextmanager
+def malformed_csv(source: str, delimiter: str | None):
+    """pandas' parser errors (raised while dask reads a CSV's first block, or on a worker) as one line
+    naming the file and the delimiter, instead of dask's wrapped message."""
+    import pandas as pd
+
+    try:
+        yield
+    except pd.errors.ParserError as exc:
+        words = [ln for ln in str(exc).splitlines() if ln.strip()]
+        said = words[-1].replace("Original Message: ", "") if words else type(exc).__name__
+        sep = "" if delimiter is None else f" with the delimiter {delimiter!r}"
+        raise ValueError(f"{source}: not readable as CSV{sep} ({said}); --delimiter sets the delimiter") from None
+
+
+def read_frame(path: str | list, *, delimiter: str | None = None) -> tuple:
+    """``(frame, notes)``: a dask DataFrame from Parquet (``.parquet``, ``.pq`` or a directory) or CSV
+    files (globs allowed), and what reading decided that a user should know. CSV files are read
+    as in memory (:func:`deltaprop.io.data.csv_dialect` on the first file): the same delimiter
+    (``delimiter``, or sniffed), decimal mark and missing-cell words."""
     import dask.dataframe as dd
+
+    from ..io.data import csv_dialect
 
     paths = []
     for p in [path] if isinstance(path, str) else list(path):
@@ -230,17 +251,21 @@ def read_frame(path: str | list):
         paths += found
     lower = paths[0].lower()
     if os.path.isdir(paths[0]) or lower.endswith((".parquet", ".pq")):
-        return dd.read_parquet(paths)
-    if lower.endswith((".csv", ".csv.gz", ".tsv", ".txt")):
-        sep = "\t" if ".tsv" in lower else ","
-        return dd.read_csv(paths, sep=sep, blocksize=None if lower.endswith(".gz") else "64MB",
-                           compression="gzip" if lower.endswith(".gz") else None)
+        return dd.read_parquet(paths), []
+    if lower.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt")):
+        dialect = csv_dialect(paths[0], delimiter=delimiter)
+        with malformed_csv(paths[0], dialect.delimiter):
+            frame = dd.read_csv(paths, sep=dialect.delimiter, decimal=dialect.decimal, na_values=dialect.missing,
+                                keep_default_na=False,
+                                blocksize=None if lower.endswith(".gz") else "64MB",
+                                compression="gzip" if lower.endswith(".gz") else None)
+        return frame.rename(columns={c: str(c).strip() for c in frame.columns}), dialect.notes
     raise ValueError(f"{path}: expected Parquet (.parquet, .pq, a directory) or CSV (.csv, .tsv, .csv.gz) files")
 
 
 def read(path, *, target: str, features: list | None = None, ignore=(), impute: str = "none",
          max_categories: int = 20, task: str | None = None, scale: bool = True, drop_missing: bool = False,
-         client=None) -> ClusterTable:
+         delimiter: str | None = None, client=None) -> ClusterTable:
     """Read Parquet or CSV files on a Dask cluster and encode them for a network, in one statistics pass.
 
     Parameters
@@ -263,6 +288,10 @@ def read(path, *, target: str, features: list | None = None, ignore=(), impute: 
         Leave out the rows without a target, and (with ``impute="none"``) the rows with any
         missing feature, before the statistics, as the in-memory ``--drop-missing`` does;
         otherwise a missing target or a missing number without a fill is refused.
+    delimiter : str, optional
+        A CSV's delimiter (one character, or ``tab``, ``semicolon``, ...); by default sniffed from
+        the first file's first lines, as in memory. A semicolon file that writes ``39,1`` is read
+        with a decimal comma, and the cells in memory's list of missing words are missing.
     client : None, str or distributed.Client
         As for :func:`deltaprop.distributed.connect`; None starts an embedded local cluster,
         which ``ClusterTable.close`` stops.
@@ -298,7 +327,7 @@ def read(path, *, target: str, features: list | None = None, ignore=(), impute: 
     is_frame = hasattr(path, "divisions") and hasattr(path, "to_delayed")
     source = "the DataFrame" if is_frame else os.fspath(path) if isinstance(path, (str, os.PathLike)) else \
         f"{os.fspath(path[0])} and {len(path) - 1} more" if len(path) > 1 else os.fspath(path[0])
-    frame = path if is_frame else read_frame(path)
+    frame, notes = (path, []) if is_frame else read_frame(path, delimiter=delimiter)
     names = [str(c) for c in frame.columns]
     if target not in names:
         raise ValueError(f"{source}: no column {target!r}; the columns are {', '.join(names[:20])}")
@@ -318,7 +347,8 @@ def read(path, *, target: str, features: list | None = None, ignore=(), impute: 
         while len(stats) > 1:  # a tree of merges, in a fixed order
             stats = [dask.delayed(merge_stats)(stats[i], stats[i + 1]) if i + 1 < len(stats) else stats[i]
                      for i in range(0, len(stats), 2)]
-        s = c.compute(stats[0]).result()
+        with malformed_csv(source, None):  # a later block of a CSV, parsed on a worker
+            s = c.compute(stats[0]).result()
         if drop and s["rows"] == 0:
             raise ValueError(f"{source}: every row has a missing value" + (" (in the target)" if len(drop) == 1 else ""))
         if drop:
@@ -329,6 +359,7 @@ def read(path, *, target: str, features: list | None = None, ignore=(), impute: 
         if s["dropped"]:
             what = "without a target" if len(drop) == 1 else "with a missing value"
             decisions.insert(0, f"{s['dropped']} rows {what} skipped (--drop-missing)")
+        decisions[:0] = notes  # how the files were read comes first, as in memory
         X = frame.map_partitions(encode_inputs, columns, scaler,
                                  meta={n: np.float64 for n in columns.input_names})
         y_names = [f"{target}={k}" for k in classes] if classes is not None else [target]

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = [
+    "CsvDialect",
     "Dataset",
     "Table",
+    "csv_dialect",
     "dataset_from_table",
     "feature_columns",
     "missing_mask",
@@ -308,11 +310,41 @@ def read_table(path, *, delimiter: str | None = None, text_columns=(), progress=
     return _read_csv_table(pa, path, name, delimiter, text_columns, progress)
 
 
-def _read_csv_table(pa, path, name, delimiter, text_columns, progress) -> Table:
-    import pyarrow.csv as pacsv
+@dataclass(frozen=True)
+class CsvDialect:
+    """How a CSV file is written, as :func:`csv_dialect` found it.
 
-    gz = name.endswith(".gz")
-    sample = _sample(path, gz)
+    Attributes
+    ----------
+    delimiter : str
+        One character.
+    decimal : str
+        ``"."``, or ``","`` for a file that writes ``39,1``.
+    header : list of str
+        The first row's cells, stripped.
+    notes : list of str
+        What a user should be told (a sniffed delimiter, a decimal comma).
+    sample : str
+        The file's first 64 KB of whole lines (the sniffing sample).
+    missing : list of str
+        The cells that mean "missing" (empty, NA, N/A, nan, null, none, ?, in their usual cases).
+    """
+
+    delimiter: str
+    decimal: str
+    header: list
+    notes: list
+    sample: str
+    missing: list = field(default_factory=lambda: list(_MISSING_CELLS))
+
+
+def csv_dialect(path, *, delimiter: str | None = None) -> CsvDialect:
+    """The delimiter (``delimiter``, or sniffed from the first lines: comma, semicolon, tab or pipe;
+    tab for a ``.tsv``), the decimal mark and the header of a CSV file, gzipped or not: what every
+    reader of CSV here (in memory, and a Dask cluster's) reads it with."""
+    path = os.fspath(path)
+    name = path.lower()
+    sample = _sample(path, name.endswith(".gz"))
     if not sample.strip():
         raise ValueError(f"{path}: the file is empty; expected a header row and data rows")
     notes = []
@@ -329,6 +361,15 @@ def _read_csv_table(pa, path, name, delimiter, text_columns, progress) -> Table:
     decimal = "," if _decimal_comma(sample, d) else "."
     if decimal == ",":
         notes.append(f"{path}: numbers are written with a decimal comma (39,1 is read as 39.1)")
+    return CsvDialect(d, decimal, header, notes, sample)
+
+
+def _read_csv_table(pa, path, name, delimiter, text_columns, progress) -> Table:
+    import pyarrow.csv as pacsv
+
+    gz = name.endswith(".gz")
+    dialect = csv_dialect(path, delimiter=delimiter)
+    d, decimal, header, notes, sample = dialect.delimiter, dialect.decimal, dialect.header, dialect.notes, dialect.sample
     text_columns = [c for c in text_columns if c in header]
     names = [h if h else f"column {i + 1}" for i, h in enumerate(header)]
     convert = pacsv.ConvertOptions(null_values=_MISSING_CELLS, strings_can_be_null=True,

@@ -27,6 +27,7 @@ MIN_VALIDATION_ROWS = 50  # below this, early stopping on the validation cost is
 
 NOT_YET = {  # flags of in-memory training that the cluster path does not take (yet), and their defaults
     "--dataset": ("dataset", None),
+    "--labels": ("labels", None),  # MNIST's IDX files: the cluster reads Parquet and CSV
 }
 
 

@@ -1105,3 +1105,23 @@ def test_every_train_flag_is_taken_or_refused_by_the_cluster_path():
               if a.option_strings and a.dest not in ("help", "debug")
               and f"args.{a.dest}" not in source and a.dest not in refused]
     assert unread == []
+
+
+def test_a_script_without_a_main_guard_is_told_why_its_embedded_cluster_did_not_start(tmp_path):
+    """Worker processes re-import the script that starts them; without `if __name__ == "__main__":` Dask's
+    own error is "Nanny failed to start". The last line a user sees says what to do."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "noguard.py"
+    script.write_text(
+        "import numpy as np, dask.array as da, deltaprop as dp\n"
+        "X = da.from_array(np.random.default_rng(0).normal(size=(200, 3)), chunks=100)\n"
+        "net = dp.Network.layered([3, 4, 1], output='identity', seed=0)\n"
+        "dp.train(net, X, X.sum(axis=1), optimizer='lbfgs', epochs=2, client='local:1')\n"
+        "print('trained')\n")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    last = run.stderr.strip().splitlines()[-1]
+    assert run.returncode != 0 and "trained" not in run.stdout
+    assert last.startswith("deltaprop.distributed.cluster.ClusterError: the embedded Dask cluster's worker processes "
+                           "did not start") and 'under `if __name__ == "__main__":`' in last

@@ -73,8 +73,14 @@ def connect(client=None) -> tuple[object, Callable[[], None]]:
         raise ValueError(f"client must be a distributed.Client, 'local:N' or a scheduler address such as "
                          f"tcp://127.0.0.1:8786, got {client!r}")
     if n_workers is not None:
-        cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                           dashboard_address=":0", silence_logs=logging.ERROR)
+        try:
+            cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                               dashboard_address=":0", silence_logs=logging.ERROR)
+        except RuntimeError as exc:  # most often a script without a main guard: each worker re-imports it
+            raise ClusterError(
+                f"the embedded Dask cluster's worker processes did not start ({exc}). Worker processes import the "
+                "script that starts them: in a script, put the code that trains under `if __name__ == "
+                "\"__main__\":`, or pass a running scheduler's address as client=") from None
         c = distributed.Client(cluster)
 
         def close():

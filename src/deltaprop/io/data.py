@@ -429,8 +429,10 @@ def _read_csv_chunked(pa, path, gz, names, convert, parse, total, progress) -> T
         types, block, k_of, texts, m, kept = None, None, {}, {}, 0, 0
         buf = bytearray(_CHUNK)  # one buffer for every chunk: the unfinished last line moves to its front
         while True:
-            if len(buf) < kept + _CHUNK:
-                buf.extend(bytes(kept + _CHUNK - len(buf)))
+            if len(buf) < kept + _CHUNK:  # a new buffer, never a resize: pyarrow may not yet have let go of
+                bigger = bytearray(kept + _CHUNK + (_CHUNK >> 2))  # the last chunk's export (a BufferError, seen in CI)
+                bigger[:kept] = buf[:kept]
+                buf = bigger
             got = stream.readinto(memoryview(buf)[kept:kept + _CHUNK])
             end, eof = kept + got, got == 0
             if eof and end == 0:

@@ -645,6 +645,31 @@ def test_read_csv_on_the_cluster_as_in_memory(client, tmp_path, sep, decimal, mi
             read(str(tmp_path / f"t{suffix}"), target="species", impute="mean", delimiter=",", client=client)
 
 
+def test_a_row_index_column_in_csv_files_is_left_out_on_the_cluster_as_in_memory(client, tmp_path):
+    """The in-memory rule for a nameless first column, over files split into partitions: counting the rows
+    from 0 across every file (pandas' to_csv of consecutive slices) it is the row index, left out and said;
+    restarting in each file it counts nothing and is refused by name, unless --ignore'd."""
+    from deltaprop.distributed import read
+
+    frame = penguin_like(m=300, seed=6)
+    frame["mass"] = frame["mass"].fillna(1000.0)
+    for i in range(3):
+        frame.iloc[i * 100:(i + 1) * 100].to_csv(tmp_path / f"part{i}.csv")  # the index 0..299 runs on
+    frame.to_parquet(tmp_path / "t.parquet")
+    want = read(str(tmp_path / "t.parquet"), target="species", impute="mean", client=client)
+    got = read(str(tmp_path / "part*.csv"), target="species", impute="mean", client=client)
+    assert got.X.npartitions == 3 and got.columns.input_names == want.columns.input_names
+    assert rel(got.X.compute().to_numpy(), want.X.compute().to_numpy()) < 1e-12
+    assert got.decisions[0].endswith("column 1 has no name and counts the rows (0, 1, ...): read as a row index "
+                                     "(pandas and R write one), not as a feature")
+    for i in range(3):
+        frame.iloc[i * 100:(i + 1) * 100].reset_index(drop=True).to_csv(tmp_path / f"part{i}.csv")  # 0..99 each
+    with pytest.raises(ValueError, match="column 1 of the header has no name; name it, or --ignore 'column 1'"):
+        read(str(tmp_path / "part*.csv"), target="species", impute="mean", client=client)
+    got = read(str(tmp_path / "part*.csv"), target="species", impute="mean", ignore=["column 1"], client=client)
+    assert got.columns.input_names == want.columns.input_names
+
+
 def test_read_refuses_clearly(client, tmp_path):
     from deltaprop.distributed import read
 

@@ -110,10 +110,13 @@ def complete_rows(frame, subset: list):
 
 
 def partition_stats(frame, names: list, target: str, *, numbers_counted: bool, cap: int,
-                    drop: list | None = None) -> dict:
+                    drop: list | None = None, index: str | None = None) -> dict:
     """Runs on a worker: the statistics of one partition (a pandas DataFrame); with ``drop``, of
-    its :func:`complete_rows` in those columns, counting the rows left out."""
+    its :func:`complete_rows` in those columns, counting the rows left out. With ``index``, the
+    name of a first column that may be a row index, also how it counts (:func:`counting`), over
+    all the partition's rows."""
     rows = len(frame)
+    counts = counting(frame[index]) if index is not None else None
     if drop:
         frame = complete_rows(frame, drop)
     table = as_table(frame[names + [target]])
@@ -121,16 +124,56 @@ def partition_stats(frame, names: list, target: str, *, numbers_counted: bool, c
              "target": column_stats(table[target], counts=True, cap=MAX_CLASSES)}
     for name in names:
         stats[name] = column_stats(table[name], counts=numbers_counted, cap=cap)
+    stats["index"] = counts
     return stats
+
+
+def counting(values) -> dict:
+    """How a column counts, for the row-index rule: ``n`` values, the ``first`` and ``last``, and
+    whether each is the one before it plus 1 (``steps``); a column of anything but numbers never does."""
+    x = np.asarray(values)
+    if x.dtype.kind not in "iuf" or not len(x):
+        return {"n": len(x), "first": None, "last": None, "steps": not len(x)}
+    x = x.astype(np.float64)
+    return {"n": len(x), "first": float(x[0]), "last": float(x[-1]), "steps": bool(np.all(np.diff(x) == 1))}
+
+
+def merge_counting(a: dict | None, b: dict | None) -> dict | None:
+    """Two consecutive runs of rows' :func:`counting` as one (the order matters: a's rows come first)."""
+    if a is None or b is None:
+        return None
+    if not a["n"] or not b["n"]:
+        return b if not a["n"] else a
+    joined = b["first"] == a["last"] + 1
+    return {"n": a["n"] + b["n"], "first": a["first"], "last": b["last"], "steps": a["steps"] and b["steps"] and joined}
 
 
 def merge_stats(a: dict, b: dict) -> dict:
     """Two partitions' statistics as one (associative: merged in a tree, in a fixed order)."""
-    out = {"rows": a["rows"] + b["rows"], "dropped": a["dropped"] + b["dropped"]}
+    out = {"rows": a["rows"] + b["rows"], "dropped": a["dropped"] + b["dropped"],
+           "index": merge_counting(a["index"], b["index"])}
     for k in a:
-        if k not in ("rows", "dropped"):
+        if k not in ("rows", "dropped", "index"):
             out[k] = merge_column(a[k], b[k], k)
     return out
+
+
+def _without_row_index(counts: dict | None, index: str | None, use: list, notes: list, source: str) -> list:
+    """The in-memory reader's rule (:func:`deltaprop.io.data.read_table`), from the merged statistics:
+    a nameless first column that counts the rows from 0 or 1 is the row index pandas and R write, left
+    out and said; any other nameless first column is refused."""
+    if index is None:
+        return use
+    if counts is not None and counts["steps"] and counts["n"] and counts["first"] in (0.0, 1.0):
+        notes.append(f"{source}: column 1 has no name and counts the rows ({counts['first']:.0f}, "
+                     f"{counts['first'] + 1:.0f}, ...): read as a row index (pandas and R write one), not as a feature")
+        use = [n for n in use if n != index]
+        if not use:
+            raise ValueError(f"{source}: no feature columns left besides the row index and the target")
+        return use
+    if index == "column 1" and index in use:  # (an --ignore of it is taken as the user's word)
+        raise ValueError(f"{source}: column 1 of the header has no name; name it, or --ignore 'column 1'")
+    return use
 
 
 def encode_inputs(frame, columns: Columns, scaler: Scaler | None):
@@ -259,7 +302,10 @@ def read_frame(path: str | list, *, delimiter: str | None = None) -> tuple:
                                 keep_default_na=False,
                                 blocksize=None if lower.endswith(".gz") else "64MB",
                                 compression="gzip" if lower.endswith(".gz") else None)
-        return frame.rename(columns={c: str(c).strip() for c in frame.columns}), dialect.notes
+        names = {c: str(c).strip() for c in frame.columns}
+        if dialect.header and not dialect.header[0]:  # pandas calls it "Unnamed: 0"; memory, "column 1"
+            names[frame.columns[0]] = "column 1"
+        return frame.rename(columns=names), dialect.notes
     raise ValueError(f"{path}: expected Parquet (.parquet, .pq, a directory) or CSV (.csv, .tsv, .csv.gz) files")
 
 
@@ -329,6 +375,9 @@ def read(path, *, target: str, features: list | None = None, ignore=(), impute: 
         f"{os.fspath(path[0])} and {len(path) - 1} more" if len(path) > 1 else os.fspath(path[0])
     frame, notes = (path, []) if is_frame else read_frame(path, delimiter=delimiter)
     names = [str(c) for c in frame.columns]
+    first = names[0] if names else None
+    index = first if first is not None and first != target and (
+        first in ("column 1", "Unnamed: 0") or first.startswith("__index_level_")) else None
     if target not in names:
         raise ValueError(f"{source}: no column {target!r}; the columns are {', '.join(names[:20])}")
     use = [n for n in (features if features is not None else names) if n != target and n not in set(ignore)]
@@ -343,7 +392,8 @@ def read(path, *, target: str, features: list | None = None, ignore=(), impute: 
     try:
         parts = frame.to_delayed()
         stats = [dask.delayed(partition_stats)(p, use, target, numbers_counted=impute == "most-frequent",
-                                               cap=max(int(max_categories), 1) + 1, drop=drop) for p in parts]
+                                               cap=max(int(max_categories), 1) + 1, drop=drop, index=index)
+                 for p in parts]
         while len(stats) > 1:  # a tree of merges, in a fixed order
             stats = [dask.delayed(merge_stats)(stats[i], stats[i + 1]) if i + 1 < len(stats) else stats[i]
                      for i in range(0, len(stats), 2)]
@@ -351,6 +401,7 @@ def read(path, *, target: str, features: list | None = None, ignore=(), impute: 
             s = c.compute(stats[0]).result()
         if drop and s["rows"] == 0:
             raise ValueError(f"{source}: every row has a missing value" + (" (in the target)" if len(drop) == 1 else ""))
+        use = _without_row_index(s["index"], index, use, notes, source)
         if drop:
             frame = frame.map_partitions(complete_rows, drop, meta=dict(frame.dtypes))  # the same rows, for training
         table = decide(s, use, target, impute=impute, max_categories=max_categories, task=task, scale=scale,

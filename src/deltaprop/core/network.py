@@ -398,8 +398,7 @@ class Network:
             with self._pool_lock:
                 self._pool.append(cache)
 
-    @staticmethod
-    def _workspace(cache: dict, layout, m: int, dtype) -> bp.Workspace:
+    def _workspace(self, cache: dict, m: int) -> bp.Workspace:
         """The buffers for batches of m rows from a lent cache, made once (a few batch sizes are kept)."""
         ws = cache.get(m)
         if ws is None:
@@ -409,7 +408,7 @@ class Network:
             else:
                 if len(cache) >= 4:
                     cache.clear()
-                ws = bp.Workspace(layout, m, dtype)
+                ws = bp.Workspace(self.layout, m, self.dtype)
             cache[m] = ws
         return ws
 
@@ -477,7 +476,7 @@ class Network:
         with self._lent_workspaces() as cache:
             for start in range(0, m, rows):
                 end = min(start + rows, m)
-                ws = self._workspace(cache, layout, end - start, self.dtype)
+                ws = self._workspace(cache, end - start)
                 bp.forward(layout, W, b, X[start:end], ws)
                 L = bp.loss_and_output_delta(layout, self.cost, ws, Y[start:end])
                 s = 1.0 / m if weights is None else weights[start:end]
@@ -523,7 +522,7 @@ class Network:
         with self._lent_workspaces() as cache:
             for start in range(0, m, rows):
                 end = min(start + rows, m)
-                ws = self._workspace(cache, self.layout, end - start, self.dtype)
+                ws = self._workspace(cache, end - start)
                 _, a = bp.forward(self.layout, self.W, self.b, X[start:end], ws)
                 out[start:end] = self._concat_outputs(a)  # copied before the cache goes back
         return out

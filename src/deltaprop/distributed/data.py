@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 
 from ..core import Network
-from ..io.data import missing_mask
+from ..io.data import NAMELESS, may_be_row_index, missing_mask, row_index_note
 from ..model import Model, Scaler, task_rule
 from ..preprocess import Column, Columns, as_table, is_number_column, text_values
 from ..train import History
@@ -165,13 +165,12 @@ def _without_row_index(counts: dict | None, index: str | None, use: list, notes:
     if index is None:
         return use
     if counts is not None and counts["steps"] and counts["n"] and counts["first"] in (0.0, 1.0):
-        notes.append(f"{source}: column 1 has no name and counts the rows ({counts['first']:.0f}, "
-                     f"{counts['first'] + 1:.0f}, ...): read as a row index (pandas and R write one), not as a feature")
+        notes.append(row_index_note(source, counts["first"]))
         use = [n for n in use if n != index]
         if not use:
             raise ValueError(f"{source}: no feature columns left besides the row index and the target")
         return use
-    if index == "column 1" and index in use:  # (an --ignore of it is taken as the user's word)
+    if index in NAMELESS and index in use:  # (an --ignore of it is taken as the user's word)
         raise ValueError(f"{source}: column 1 of the header has no name; name it, or --ignore 'column 1'")
     return use
 
@@ -375,9 +374,7 @@ def read(path, *, target: str, features: list | None = None, ignore=(), impute: 
         f"{os.fspath(path[0])} and {len(path) - 1} more" if len(path) > 1 else os.fspath(path[0])
     frame, notes = (path, []) if is_frame else read_frame(path, delimiter=delimiter)
     names = [str(c) for c in frame.columns]
-    first = names[0] if names else None
-    index = first if first is not None and first != target and (
-        first in ("column 1", "Unnamed: 0") or first.startswith("__index_level_")) else None
+    index = names[0] if names and names[0] != target and may_be_row_index(names[0]) else None
     if target not in names:
         raise ValueError(f"{source}: no column {target!r}; the columns are {', '.join(names[:20])}")
     use = [n for n in (features if features is not None else names) if n != target and n not in set(ignore)]

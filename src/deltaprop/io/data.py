@@ -17,14 +17,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = [
+    "NAMELESS",
     "CsvDialect",
     "Dataset",
     "Table",
     "csv_dialect",
     "dataset_from_table",
     "feature_columns",
+    "may_be_row_index",
     "missing_mask",
     "read_table",
+    "row_index_note",
     "sniff_delimiter",
     "read_data",
     "read_csv",
@@ -637,18 +640,33 @@ def _from_arrow(at, path, *, first_row: int, text_columns=()) -> Table:
     return table
 
 
+NAMELESS = ("", "column 1")  # a first header cell left empty, and the name the readers give it
+
+
+def may_be_row_index(name: str) -> bool:
+    """Whether a first column's name is one a written-out row index has: none (:data:`NAMELESS`),
+    pandas' ``Unnamed: 0``, or pandas' Parquet ``__index_level_k__``. It is the index when its
+    values count the rows from 0 or 1 (the readers check that; in memory and on a cluster)."""
+    return name in NAMELESS or name == "Unnamed: 0" or name.startswith("__index_level_")
+
+
+def row_index_note(source: str, start: float) -> str:
+    """What the readers say when they leave a row-index column out."""
+    return (f"{source}: column 1 has no name and counts the rows ({start:.0f}, {start + 1:.0f}, ...): read as a "
+            "row index (pandas and R write one), not as a feature")
+
+
 def _drop_index_column(table: Table) -> None:
     """A first column without a name (or pandas' ``Unnamed: 0``) that counts the rows from 0 or 1 is
     the row index pandas and R write: left out, and said. Any other nameless first column is refused."""
     names = list(table.columns)
     first = names[0] if names else None
-    if first is not None and (first in ("", "column 1", "Unnamed: 0") or first.startswith("__index_level_")):
+    if first is not None and may_be_row_index(first):
         x = table.columns[first]
         if x.dtype.kind == "f" and len(x) and x[0] in (0, 1) and np.all(np.diff(x) == 1):
             del table.columns[first]
-            table.notes.append(f"{table.source}: column 1 has no name and counts the rows ({x[0]:.0f}, {x[0] + 1:.0f}, "
-                               "...): read as a row index (pandas and R write one), not as a feature")
-    if first is not None and first in table.columns and first in ("", "column 1"):
+            table.notes.append(row_index_note(table.source, x[0]))
+    if first is not None and first in table.columns and first in NAMELESS:
         raise ValueError(f"{table.source}: column 1 of the header has no name")
 
 

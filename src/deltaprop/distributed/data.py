@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 
 from ..core import Network
-from ..io.data import NAMELESS, may_be_row_index, missing_mask, row_index_note
+from ..io.data import MISSING_CELLS, NAMELESS, may_be_row_index, missing_mask, row_index_note
 from ..model import Model, Scaler, task_rule
 from ..preprocess import Column, Columns, as_table, is_number_column, text_values
 from ..train import History
@@ -297,7 +297,7 @@ def read_frame(path: str | list, *, delimiter: str | None = None) -> tuple:
     if lower.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt")):
         dialect = csv_dialect(paths[0], delimiter=delimiter)
         with malformed_csv(paths[0], dialect.delimiter):
-            frame = dd.read_csv(paths, sep=dialect.delimiter, decimal=dialect.decimal, na_values=dialect.missing,
+            frame = dd.read_csv(paths, sep=dialect.delimiter, decimal=dialect.decimal, na_values=MISSING_CELLS,
                                 keep_default_na=False,
                                 blocksize=None if lower.endswith(".gz") else "64MB",
                                 compression="gzip" if lower.endswith(".gz") else None)

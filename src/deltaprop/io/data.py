@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = [
+    "MISSING_CELLS",
     "NAMELESS",
     "CsvDialect",
     "Dataset",
@@ -118,7 +119,8 @@ def target_column(values: list[str], *, where=None) -> np.ndarray:
 
 # --- tables: CSV (any delimiter, gzipped or not), Parquet, Feather/Arrow, read by pyarrow ----------------------
 
-_MISSING_CELLS = sorted({v for w in MISSING for v in (w, w.upper(), w.capitalize(), w.title())})
+# the cells every reader of text tables takes as missing (empty, NA, N/A, nan, null, none, ?, in their usual cases)
+MISSING_CELLS = sorted({v for w in MISSING for v in (w, w.upper(), w.capitalize(), w.title())})
 _DELIMITERS = (",", ";", "\t", "|")
 _BLOCK = 16 << 20  # bytes pyarrow parses at a time; a row longer than this is refused by name
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
@@ -329,8 +331,6 @@ class CsvDialect:
         What a user should be told (a sniffed delimiter, a decimal comma).
     sample : str
         The file's first 64 KB of whole lines (the sniffing sample).
-    missing : list of str
-        The cells that mean "missing" (empty, NA, N/A, nan, null, none, ?, in their usual cases).
     """
 
     delimiter: str
@@ -338,7 +338,6 @@ class CsvDialect:
     header: list
     notes: list
     sample: str
-    missing: list = field(default_factory=lambda: list(_MISSING_CELLS))
 
 
 def csv_dialect(path, *, delimiter: str | None = None) -> CsvDialect:
@@ -375,7 +374,7 @@ def _read_csv_table(pa, path, name, delimiter, text_columns, progress) -> Table:
     d, decimal, header, notes, sample = dialect.delimiter, dialect.decimal, dialect.header, dialect.notes, dialect.sample
     text_columns = [c for c in text_columns if c in header]
     names = [h if h else f"column {i + 1}" for i, h in enumerate(header)]
-    convert = pacsv.ConvertOptions(null_values=_MISSING_CELLS, strings_can_be_null=True,
+    convert = pacsv.ConvertOptions(null_values=MISSING_CELLS, strings_can_be_null=True,
                                    quoted_strings_can_be_null=True, decimal_point=decimal,
                                    column_types={c: pa.string() for c in text_columns})
     parse = pacsv.ParseOptions(delimiter=d, newlines_in_values=True)

@@ -429,9 +429,9 @@ def _read_csv_chunked(pa, path, gz, names, convert, parse, total, progress) -> T
     try:
         first = True
         types, block, k_of, texts, m, kept = None, None, {}, {}, 0, 0
-        # one buffer for every chunk, with room for the unfinished last line moved to its front (1/16 of a chunk:
-        # far more than an ordinary row, so it is almost never replaced)
-        buf = bytearray(_CHUNK + (_CHUNK >> 4))
+        # one buffer for every chunk (made on the first pass), with room for the unfinished last line moved to its
+        # front: 1/16 of a chunk, far more than an ordinary row, so it is almost never replaced
+        buf = bytearray()
         while True:
             if len(buf) < kept + _CHUNK:  # a new buffer, never a resize: pyarrow may not yet have let go of
                 bigger = bytearray(kept + _CHUNK + (_CHUNK >> 4))  # the last chunk's export (a BufferError, seen in CI)

@@ -285,13 +285,6 @@ def train(
         opened = opener(net, X, Y, sample_weight, validation=validation, client=client, **split)
         objective, val_objective, val, close = opened.objective, opened.validation, None, opened.close
         X = Y = w = None
-        try:
-            train_metric, val_metric = _remote_metrics(net, metric, metric_name, objective, val_objective)
-        except BaseException:
-            close()
-            raise
-        if train_metric is None and val_metric is None:
-            metric_name = None
     else:
         if validation_split is not None:
             (X, Y, w), val = _split(state.split_seed, X, Y, w, validation_split)
@@ -307,7 +300,11 @@ def train(
         if metric_fn is not None:
             train_metric = _metric_on(metric_fn, net, X, Y)
             val_metric = None if val is None else _metric_on(metric_fn, net, val[0], val[1])
-    try:
+    try:  # from here on, the finally releases data held elsewhere, whatever is refused or raised
+        if opener is not None:  # metrics computed where the data is, by its objectives
+            train_metric, val_metric = _remote_metrics(net, metric, metric_name, objective, val_objective)
+            if train_metric is None and val_metric is None:
+                metric_name = None
         if early_stopping is not None and val_objective is None:
             raise ValueError("early_stopping watches the validation cost: pass validation= or validation_split=")
 

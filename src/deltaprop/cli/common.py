@@ -31,6 +31,12 @@ class Parser(argparse.ArgumentParser):
 # --- small parsers for flag values ---------------------------------------------------------
 
 
+def watched_metric(cost: str, task: str) -> str:
+    """The metric training shows and records: accuracy for cross-entropy or a classification target
+    (a classifier trained with the squared cost is still scored by accuracy), else R^2."""
+    return "accuracy" if cost == "cross_entropy" or task == "classification" else "r2"
+
+
 def int_list(text: str, flag: str) -> list[int]:
     """``128,64`` as ``[128, 64]``; ``""``, ``none`` and ``0`` as ``[]``."""
     if text.strip().lower() in ("", "none", "0"):

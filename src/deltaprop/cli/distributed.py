@@ -20,7 +20,7 @@ from ..core import Network
 from ..io import save
 from ..io.logs import Checkpointer, JsonlLog
 from ..train import MIN_REMOTE_BATCH, finish_run
-from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UsageError, fmt
+from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UsageError, fmt, watched_metric
 from .progress import StopOnSignal, progress_for
 
 MIN_VALIDATION_ROWS = 50  # below this, early stopping on the validation cost is left off (as in memory)
@@ -121,9 +121,7 @@ def train_on_cluster(args, files: list, hidden: list, acts: list, say, *,
         done = state.epoch if state else 0
         stopper = StopOnSignal()
         log = JsonlLog(args.log_jsonl) if args.log_jsonl else None
-        # of the validation rows, computed on the workers; named by the in-memory rule, so the label and the
-        # figure agree (a classifier trained with --cost squared is still scored by accuracy)
-        metric_name = "accuracy" if cost == "cross_entropy" or classification else "r2"
+        metric_name = watched_metric(cost, data.task)  # of the validation rows, computed on the workers
         callbacks = (([] if args.quiet else [progress_for(_stderr(), metric_name)]) + [c for c in (checkpointer, log) if c]
                      + [stopper])
         if state is not None and state.pending is not None and args.epochs <= done:

@@ -15,7 +15,8 @@ from ..io.modelfile import CheckpointLock, checkpoint_files, remove_stale_tempor
 from ..model import Model, Scaler, encode_labels, fingerprint, split_test, task_reason
 from ..plot import plot_history, require_matplotlib
 from ..train import finish_run, train
-from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UsageError, console, guard_outputs, safe_text
+from .common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UsageError, console, guard_outputs, safe_text,
+                     watched_metric)
 from .data import encode_columns, load_training_data
 from .distributed import check_flags, input_files, train_on_cluster
 from .flags import train_flags
@@ -238,7 +239,7 @@ def _fit(args, model, Xs, Ytr, batch_size, validation, watchers, err, say):
     remaining = args.epochs - done
     validation_split, early = validation
 
-    metric_name = "accuracy" if model.settings["cost"] == "cross_entropy" or model.task == "classification" else "r2"
+    metric_name = watched_metric(model.settings["cost"], model.task)
     callbacks = [] if args.quiet else [progress_for(err, metric_name)]
     callbacks += [w for w in watchers if w is not None]
     stopper = StopOnSignal()
